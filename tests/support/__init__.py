@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites (real peers on loopback, audio analysis)."""
