@@ -1,0 +1,229 @@
+"""Prometheus metrics of the gateway, served by the control plane at ``/metrics``.
+
+:class:`Metrics` owns its own ``CollectorRegistry`` (not prometheus-client's global
+one), so each test, and each control plane in a test process, has its own values.
+Only the control plane exports: workers report through IPC and the control plane sets
+the gauges, so prometheus-client's multiprocess mode is not used (docs/metrics.md).
+
+Counters are pushed as things happen (:meth:`Metrics.call_ended`); gauges are set
+from snapshots (ACD KPIs, worker pool, trunk registration) whenever the control plane
+has a new one. Queues, workers and trunks that go away are removed, so their series
+disappear instead of freezing at the last value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+
+from acd.kpi import QueueKpis
+from acd.states import AgentState
+
+DISPOSITIONS = (
+    "answered",
+    "abandoned",
+    "abandoned_ringing",
+    "overflow",
+    "closed",
+    "unknown_did",
+    "voicemail",
+    "failed",
+)
+AGENT_STATES: tuple[str, ...] = tuple(state.value for state in AgentState)
+TRUNK_STATES = ("disabled", "unregistered", "registering", "registered", "failed")
+NO_QUEUE = ""  # label of calls that never reached a queue (unknown DID, closed, ...)
+
+
+def _value(number: float | None) -> float:
+    """None (no data in the window) is exported as NaN, Prometheus' "no value"."""
+    return math.nan if number is None else float(number)
+
+
+class Metrics:
+    """All the gateway's metrics in one registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.calls = Counter(
+            "contactgw_calls",
+            "Calls ended, by queue and disposition",
+            ["queue", "disposition"],
+            registry=r,
+        )
+        self.queue_waiting = Gauge(
+            "contactgw_queue_calls_waiting", "Calls waiting in the queue", ["queue"], registry=r
+        )
+        self.queue_longest_wait = Gauge(
+            "contactgw_queue_longest_wait_seconds",
+            "Wait of the oldest call in the queue",
+            ["queue"],
+            registry=r,
+        )
+        self.queue_agents = Gauge(
+            "contactgw_queue_agents", "Member agents by state", ["queue", "state"], registry=r
+        )
+        self.queue_service_level = Gauge(
+            "contactgw_queue_service_level_ratio",
+            "Answered within the SL threshold / answered, over the KPI window",
+            ["queue"],
+            registry=r,
+        )
+        self.queue_asa = Gauge(
+            "contactgw_queue_asa_seconds",
+            "Average speed of answer over the KPI window",
+            ["queue"],
+            registry=r,
+        )
+        self.queue_aht = Gauge(
+            "contactgw_queue_aht_seconds",
+            "Average handle time (talk + wrap-up)",
+            ["queue"],
+            registry=r,
+        )
+        self.queue_occupancy = Gauge(
+            "contactgw_queue_occupancy_ratio", "Busy time / staffed time", ["queue"], registry=r
+        )
+        self.worker_up = Gauge(
+            "contactgw_worker_up",
+            "1 if the worker process is running and connected",
+            ["worker"],
+            registry=r,
+        )
+        self.worker_slots_in_use = Gauge(
+            "contactgw_worker_slots_in_use",
+            "Conversations the worker holds",
+            ["worker"],
+            registry=r,
+        )
+        self.worker_slots = Gauge(
+            "contactgw_worker_slots", "Conversations the worker can hold", ["worker"], registry=r
+        )
+        self.trunk_registration = Gauge(
+            "contactgw_trunk_registration",
+            "1 for the trunk's current registration state",
+            ["trunk", "state"],
+            registry=r,
+        )
+        self.trunk_registered = Gauge(
+            "contactgw_trunk_registered", "1 if the trunk is registered", ["trunk"], registry=r
+        )
+        self.edge_up = Gauge(
+            "contactgw_edge_up", "1 if the Kamailio edge is running and answering RPC", registry=r
+        )
+        self._agent_states: dict[str, set[str]] = {}
+
+    # -- calls and queues ---------------------------------------------------------
+
+    def declare_queue(self, queue: str) -> None:
+        """Create a queue's series at zero, so rates and dashboards work before the first call."""
+        for disposition in DISPOSITIONS:
+            self.calls.labels(queue=queue, disposition=disposition)
+        self.set_queue(queue, waiting=0, longest_wait=0.0)
+        self.set_agents(queue, {})
+
+    def call_ended(self, *, disposition: str, queue: str | None) -> None:
+        if disposition not in DISPOSITIONS:
+            raise ValueError(f"unknown disposition {disposition!r}")
+        self.calls.labels(queue=queue or NO_QUEUE, disposition=disposition).inc()
+
+    def set_queue(self, queue: str, *, waiting: int, longest_wait: float) -> None:
+        self.queue_waiting.labels(queue=queue).set(waiting)
+        self.queue_longest_wait.labels(queue=queue).set(longest_wait)
+
+    def set_agents(self, queue: str, counts: Mapping[str, int]) -> None:
+        """Agents of ``queue`` per state; states not in ``counts`` are set to 0."""
+        states = self._agent_states.setdefault(queue, set(AGENT_STATES))
+        states.update(counts)
+        for state in states:
+            self.queue_agents.labels(queue=queue, state=state).set(counts.get(state, 0))
+
+    def set_queue_kpis(
+        self,
+        queue: str,
+        *,
+        service_level: float | None,
+        asa: float | None,
+        aht: float | None,
+        occupancy: float | None = None,
+    ) -> None:
+        self.queue_service_level.labels(queue=queue).set(_value(service_level))
+        self.queue_asa.labels(queue=queue).set(_value(asa))
+        self.queue_aht.labels(queue=queue).set(_value(aht))
+        self.queue_occupancy.labels(queue=queue).set(_value(occupancy))
+
+    def observe_kpis(self, kpis: QueueKpis) -> None:
+        """Set every queue gauge from one ACD KPI snapshot."""
+        self.set_queue(
+            kpis.queue_id, waiting=kpis.waiting, longest_wait=kpis.longest_waiting_seconds
+        )
+        self.set_queue_kpis(
+            kpis.queue_id,
+            service_level=kpis.service_level,
+            asa=kpis.asa_seconds,
+            aht=kpis.aht_seconds,
+            occupancy=kpis.occupancy,
+        )
+
+    def remove_queue(self, queue: str) -> None:
+        for gauge in (
+            self.queue_waiting,
+            self.queue_longest_wait,
+            self.queue_service_level,
+            self.queue_asa,
+            self.queue_aht,
+            self.queue_occupancy,
+        ):
+            _forget(gauge, queue)
+        for state in self._agent_states.pop(queue, set()):
+            _forget(self.queue_agents, queue, state)
+
+    # -- workers, trunks, edge ----------------------------------------------------
+
+    def set_worker(self, worker: str, *, up: bool, slots_in_use: int, slots_total: int) -> None:
+        self.worker_up.labels(worker=worker).set(1 if up else 0)
+        self.worker_slots_in_use.labels(worker=worker).set(slots_in_use)
+        self.worker_slots.labels(worker=worker).set(slots_total)
+
+    def remove_worker(self, worker: str) -> None:
+        for gauge in (self.worker_up, self.worker_slots_in_use, self.worker_slots):
+            _forget(gauge, worker)
+
+    def set_trunk_registration(self, trunk: str, state: str) -> None:
+        if state not in TRUNK_STATES:
+            raise ValueError(f"unknown trunk state {state!r} (one of {', '.join(TRUNK_STATES)})")
+        for candidate in TRUNK_STATES:
+            self.trunk_registration.labels(trunk=trunk, state=candidate).set(
+                1 if candidate == state else 0
+            )
+        self.trunk_registered.labels(trunk=trunk).set(1 if state == "registered" else 0)
+
+    def remove_trunks(self, trunks: Iterable[str]) -> None:
+        for trunk in trunks:
+            _forget(self.trunk_registered, trunk)
+            for state in TRUNK_STATES:
+                _forget(self.trunk_registration, trunk, state)
+
+    def set_edge_up(self, up: bool) -> None:
+        self.edge_up.set(1 if up else 0)
+
+    # -- exposition ---------------------------------------------------------------
+
+    def render(self) -> tuple[bytes, str]:
+        """The text exposition and its content type, for the ``/metrics`` route."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _forget(metric: Gauge, *labels: str) -> None:
+    try:
+        metric.remove(*labels)
+    except KeyError:
+        pass

@@ -1,0 +1,96 @@
+"""Engines and transactions.
+
+SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) is for production.
+For SQLite, every connection gets WAL (readers do not block the writer), foreign
+keys, and a busy timeout; and every transaction starts with ``BEGIN IMMEDIATE``.
+
+Why IMMEDIATE: the sqlite3 driver's default does not begin a transaction for SELECT,
+and a plain ``BEGIN`` is DEFERRED, taking the write lock only at the first write.
+Two read-modify-write transactions can then both read the old value and one update
+is lost (or fails with SQLITE_BUSY on the upgrade). ``BEGIN IMMEDIATE`` takes the
+write lock up front, so writers queue behind ``busy_timeout`` instead. We take
+transaction control away from the driver (``isolation_level = None``) and emit our
+own BEGIN from the engine's ``begin`` event: SQLAlchemy's documented recipe for
+sqlite3/aiosqlite. Read-heavy paths can still use a separate engine if needed;
+at our write rate (a few rows per call) a single writer is ample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def create_engine(
+    url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, echo: bool = False
+) -> AsyncEngine:
+    """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs.
+
+    The SQLite file's directory is created if missing.
+    """
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo)
+        _configure_sqlite(engine, busy_timeout_ms, in_memory=database in ("", ":memory:"))
+        return engine
+    if parsed.drivername == "postgresql+asyncpg":
+        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+    raise ValueError(
+        f"unsupported database URL {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg"
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, in_memory: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see below
+        cursor = dbapi_connection.cursor()
+        try:
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An engine plus a session factory; the store's repositories take one of these."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        return cls(create_engine(url))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on exit, rolled back on error."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,209 @@
+"""ORM tables. Private to gateway.store: rows never leave it (see records.py).
+
+Any change here needs a new Alembic revision in gateway/store/migrations/versions;
+tests/unit/store/test_store_migrations.py fails while the two disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from gateway.store.types import JSONType, UTCDateTime
+
+DISPOSITIONS = (
+    "answered",
+    "abandoned",
+    "abandoned_ringing",
+    "overflow",
+    "closed",
+    "unknown_did",
+    "voicemail",
+    "failed",
+)
+OFFER_RESULTS = ("answered", "no_answer", "rejected", "cancelled", "failed")
+
+# Stable constraint names, so Alembic batch mode on SQLite can find them again.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IS NULL OR {column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSONType,
+    }
+
+
+class Call(Base):
+    """The call record (CDR): one row per inbound call, filled in as it progresses."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(_one_of("disposition", DISPOSITIONS), name="disposition"),
+        Index("ix_calls_queue_arrived", "queue", "arrived_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    sip_call_id: Mapped[str] = mapped_column(String(255), index=True)
+    trunk: Mapped[str | None] = mapped_column(String(64))
+    did: Mapped[str | None] = mapped_column(String(64))
+    caller: Mapped[str | None] = mapped_column(String(255))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64), index=True)
+    worker: Mapped[str | None] = mapped_column(String(64))
+    arrived_at: Mapped[datetime] = mapped_column(index=True)
+    offered_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    hangup_by: Mapped[str | None] = mapped_column(String(16))
+    caller_sip_code: Mapped[int | None]
+    agent_sip_code: Mapped[int | None]
+    recording_stereo: Mapped[str | None] = mapped_column(Text)
+    recording_caller: Mapped[str | None] = mapped_column(Text)
+    recording_agent: Mapped[str | None] = mapped_column(Text)
+    rtp_quality: Mapped[dict[str, Any] | None]
+    wait_seconds: Mapped[float | None]
+    talk_seconds: Mapped[float | None]
+
+
+class CallOffer(Base):
+    """One offer of a call to an agent (ringing their phone) and how it ended."""
+
+    __tablename__ = "call_offers"
+    __table_args__ = (CheckConstraint(_one_of("result", OFFER_RESULTS), name="result"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), index=True
+    )
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    offered_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String(16))
+    sip_code: Mapped[int | None]
+
+
+class AgentStateLog(Base):
+    __tablename__ = "agent_state_log"
+    __table_args__ = (Index("ix_agent_state_log_agent_at", "agent", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """Events written in the same transaction as the change they describe."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "published_at", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    type: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+
+
+class ConfigVersion(Base):
+    """Audit trail of the routing configuration: one row per applied change."""
+
+    __tablename__ = "config_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    applied_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(255))
+    author: Mapped[str | None] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    diff: Mapped[dict[str, Any]]
+    snapshot: Mapped[dict[str, Any]]  # the content with secrets masked
+
+
+class RoutingGlobal(Base):
+    """Routing keys that are not queues/agents/DIDs (region, schedules, default_route...)."""
+
+    __tablename__ = "routing_globals"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]  # {"value": <the key's value>}
+
+
+class Queue(Base):
+    __tablename__ = "queues"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]]  # every QueueSettings key
+    version: Mapped[int] = mapped_column(ForeignKey("config_versions.version"))
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    sip_user: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    password: Mapped[str] = mapped_column(String(255))  # the edge needs it for digest auth
+    config: Mapped[dict[str, Any]]  # rank, uri
+    version: Mapped[int] = mapped_column(ForeignKey("config_versions.version"))
+
+
+class AgentQueue(Base):
+    __tablename__ = "agent_queues"
+
+    agent: Mapped[str] = mapped_column(
+        ForeignKey("agents.sip_user", ondelete="CASCADE"), primary_key=True
+    )
+    queue: Mapped[str] = mapped_column(
+        ForeignKey("queues.name", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int]
+
+
+class AgentSkill(Base):
+    __tablename__ = "agent_skills"
+
+    agent: Mapped[str] = mapped_column(
+        ForeignKey("agents.sip_user", ondelete="CASCADE"), primary_key=True
+    )
+    skill: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int]
+
+
+class Did(Base):
+    __tablename__ = "dids"
+
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)  # as configured
+    queue: Mapped[str] = mapped_column(ForeignKey("queues.name"), index=True)
+    priority: Mapped[int]
+    position: Mapped[int]
+    config: Mapped[dict[str, Any]]  # skills, tags

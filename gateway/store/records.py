@@ -1,0 +1,104 @@
+"""What the store hands out and takes in: frozen dataclasses, never ORM rows.
+
+::
+
+    StoreError
+    └── NotFoundError      a call / offer id the database does not know
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Disposition = Literal[
+    "answered", "abandoned", "abandoned_ringing", "overflow", "closed", "unknown_did", "voicemail",
+    "failed",
+]
+OfferResult = Literal["answered", "no_answer", "rejected", "cancelled", "failed"]
+HangupBy = Literal["caller", "agent", "system"]
+
+
+class StoreError(Exception):
+    """Base class of the store's own errors (database errors pass through as SQLAlchemy's)."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """No row with that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An event to publish (CloudEvents ``type``/``subject``/``data``), stored in the same
+    transaction as the change it reports; ``id`` is the CloudEvents id consumers dedupe on."""
+
+    type: str
+    payload: Mapping[str, Any]
+    created_at: datetime
+    subject: str | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One row of the CDR. Times are aware UTC datetimes; durations are seconds."""
+
+    id: uuid.UUID
+    sip_call_id: str
+    arrived_at: datetime
+    trunk: str | None = None
+    did: str | None = None
+    caller: str | None = None
+    queue: str | None = None
+    agent: str | None = None
+    worker: str | None = None
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    disposition: Disposition | None = None
+    hangup_by: HangupBy | None = None
+    caller_sip_code: int | None = None
+    agent_sip_code: int | None = None
+    recording_stereo: str | None = None
+    recording_caller: str | None = None
+    recording_agent: str | None = None
+    rtp_quality: Mapping[str, Any] | None = None
+    wait_seconds: float | None = None
+    talk_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRecord:
+    id: int
+    call_id: uuid.UUID
+    agent: str
+    queue: str | None
+    offered_at: datetime
+    ended_at: datetime | None = None
+    result: OfferResult | None = None
+    sip_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateRecord:
+    agent: str
+    state: str
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingVersion:
+    """One applied routing configuration: who, when, from where, and what changed."""
+
+    version: int
+    applied_at: datetime
+    source: str
+    author: str | None
+    content_hash: str
+    summary: str
+    changes: tuple[Mapping[str, Any], ...] = ()

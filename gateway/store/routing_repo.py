@@ -1,0 +1,248 @@
+"""Routing configuration in the database: versioned, audited, idempotent.
+
+:meth:`RoutingRepository.apply_routing_config` replaces the routing tables with a new
+:class:`~gateway.settings.RoutingSettings` in one transaction and appends a
+``config_versions`` row (source, author, summary, diff, masked snapshot). The content
+hash covers everything, secrets included, so applying the same content again returns
+the current version and writes nothing; a changed agent password does make a new
+version, shown in the diff as "changed" without its value.
+
+On SQLite the read of the current version and the write of the next are serialised by
+BEGIN IMMEDIATE (engine.py): two concurrent applies of the same content make one
+version, not two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.settings.routing import RoutingSettings
+from gateway.store.engine import Database
+from gateway.store.models import (
+    Agent,
+    AgentQueue,
+    AgentSkill,
+    ConfigVersion,
+    Did,
+    Queue,
+    RoutingGlobal,
+)
+from gateway.store.records import RoutingVersion
+
+MASK = "********"
+_GLOBAL_KEYS = (
+    "region",
+    "timezone",
+    "strict_numbers",
+    "holidays",
+    "closed_action",
+    "schedules",
+    "default_route",
+)
+_MAX_SUMMARY_CHANGES = 10
+
+
+class RoutingRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def apply_routing_config(
+        self,
+        routing: RoutingSettings,
+        source: str,
+        author: str | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> RoutingVersion:
+        """Store ``routing`` as the current configuration; returns its version."""
+        content = full_content(routing)
+        digest = content_hash(content)
+        async with self._db.transaction() as session:
+            current = await _latest(session)
+            if current is not None and current.content_hash == digest:
+                return _version_record(current)
+            changes = diff(full_content(await _read_tables(session)), content) if current else []
+            row = ConfigVersion(
+                applied_at=at or datetime.now(UTC),
+                source=source,
+                author=author,
+                content_hash=digest,
+                summary=_summary(routing, changes, initial=current is None),
+                diff={"changes": changes},
+                snapshot=masked(content),
+            )
+            session.add(row)
+            await session.flush()
+            await _replace_tables(session, routing, row.version)
+            return _version_record(row)
+
+    async def load_routing_config(self) -> tuple[RoutingVersion, RoutingSettings] | None:
+        """The current version and its content, or None if nothing was ever applied."""
+        async with self._db.transaction() as session:
+            current = await _latest(session)
+            if current is None:
+                return None
+            return _version_record(current), await _read_tables(session)
+
+    async def versions(self, limit: int = 20) -> tuple[RoutingVersion, ...]:
+        """The audit trail, newest first."""
+        query = select(ConfigVersion).order_by(ConfigVersion.version.desc()).limit(limit)
+        async with self._db.transaction() as session:
+            return tuple(_version_record(row) for row in (await session.scalars(query)).all())
+
+
+async def _latest(session: AsyncSession) -> ConfigVersion | None:
+    query = select(ConfigVersion).order_by(ConfigVersion.version.desc()).limit(1)
+    return (await session.scalars(query)).first()
+
+
+async def _read_tables(session: AsyncSession) -> RoutingSettings:
+    data: dict[str, Any] = {
+        row.key: row.value["value"] for row in (await session.scalars(select(RoutingGlobal))).all()
+    }
+    data["queues"] = {q.name: q.config for q in (await session.scalars(select(Queue))).all()}
+    dids = (await session.scalars(select(Did).order_by(Did.position))).all()
+    data["dids"] = [
+        {"number": d.number, "queue": d.queue, "priority": d.priority, **d.config} for d in dids
+    ]
+    data["agents"] = await _agents(session)
+    # keys stored as null were left out of the file (actions must not be given as null)
+    return RoutingSettings.model_validate({k: v for k, v in data.items() if v is not None})
+
+
+async def _replace_tables(session: AsyncSession, routing: RoutingSettings, version: int) -> None:
+    for table in (Did, AgentSkill, AgentQueue, Agent, Queue, RoutingGlobal):
+        await session.execute(delete(table))
+    data = routing.model_dump(mode="json")
+    session.add_all(RoutingGlobal(key=key, value={"value": data[key]}) for key in _GLOBAL_KEYS)
+    session.add_all(
+        Queue(name=name, strategy=queue.strategy, config=data["queues"][name], version=version)
+        for name, queue in routing.queues.items()
+    )
+    await session.flush()  # queues before the rows that reference them
+    for user, agent in routing.agents.items():
+        session.add(
+            Agent(
+                sip_user=user,
+                display_name=agent.display_name,
+                password=agent.password.get_secret_value(),
+                config={"rank": agent.rank, "uri": agent.uri},
+                version=version,
+            )
+        )
+    await session.flush()
+    for user, agent in routing.agents.items():
+        session.add_all(
+            AgentQueue(agent=user, queue=q, position=i) for i, q in enumerate(agent.queues)
+        )
+        session.add_all(
+            AgentSkill(agent=user, skill=s, level=lvl) for s, lvl in agent.skills.items()
+        )
+    for position, did in enumerate(routing.dids):
+        session.add(
+            Did(
+                number=did.number,
+                queue=did.queue,
+                priority=did.priority,
+                position=position,
+                config={"skills": list(did.skills), "tags": list(did.tags)},
+            )
+        )
+
+
+async def _agents(session: AsyncSession) -> dict[str, Any]:
+    agents: dict[str, Any] = {}
+    for row in (await session.scalars(select(Agent))).all():
+        agents[row.sip_user] = {
+            "password": row.password,
+            "display_name": row.display_name,
+            "queues": [],
+            "skills": {},
+            **row.config,
+        }
+    memberships = (await session.scalars(select(AgentQueue).order_by(AgentQueue.position))).all()
+    for membership in memberships:
+        agents[membership.agent]["queues"].append(membership.queue)
+    for skill in (await session.scalars(select(AgentSkill))).all():
+        agents[skill.agent]["skills"][skill.skill] = skill.level
+    return agents
+
+
+def full_content(routing: RoutingSettings) -> dict[str, Any]:
+    """JSON-ready content with secrets revealed (for hashing and diffing only)."""
+    data = routing.model_dump(mode="json")
+    for user, agent in routing.agents.items():
+        data["agents"][user]["password"] = agent.password.get_secret_value()
+    return data
+
+
+def masked(content: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(json.dumps(content))
+    for agent in data.get("agents", {}).values():
+        agent["password"] = MASK
+    return data
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Changes between two contents as ``{"op", "path", "old", "new"}``; secrets masked."""
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    changes: list[dict[str, Any]] = []
+    for path in sorted(flat_old.keys() | flat_new.keys()):
+        before, after = flat_old.get(path, _ABSENT), flat_new.get(path, _ABSENT)
+        secret = path.endswith(".password")
+        if before == after:
+            continue
+        op = "add" if before is _ABSENT else "remove" if after is _ABSENT else "change"
+        change: dict[str, Any] = {"op": op, "path": path}
+        if before is not _ABSENT:
+            change["old"] = MASK if secret else before
+        if after is not _ABSENT:
+            change["new"] = MASK if secret else after
+        changes.append(change)
+    return changes
+
+
+_ABSENT: Any = object()
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict) and data:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: data}
+
+
+def _summary(routing: RoutingSettings, changes: list[dict[str, Any]], *, initial: bool) -> str:
+    if initial:
+        return (
+            f"initial: {len(routing.queues)} queues, {len(routing.agents)} agents, "
+            f"{len(routing.dids)} DIDs"
+        )
+    shown = [f"{c['op']} {c['path']}" for c in changes[:_MAX_SUMMARY_CHANGES]]
+    more = len(changes) - len(shown)
+    return f"{len(changes)} changes: " + "; ".join(shown) + (f"; and {more} more" if more else "")
+
+
+def _version_record(row: ConfigVersion) -> RoutingVersion:
+    return RoutingVersion(
+        version=row.version,
+        applied_at=row.applied_at,
+        source=row.source,
+        author=row.author,
+        content_hash=row.content_hash,
+        summary=row.summary,
+        changes=tuple(row.diff.get("changes", ())),
+    )
