@@ -1,0 +1,255 @@
+"""`EdgeManager`: the facade the control plane uses to run and steer the Kamailio edge.
+
+Theory of operation: the manager owns the *desired* state of the edge -- agents'
+credentials (as HA1), the workers in the dispatcher set and the state asked for each, the
+trunk allow-list -- and applies every change twice over: to its own tables at once, and to
+the running Kamailio over JSON-RPC. Kamailio keeps all of it in memory, so after a crash
+the supervisor restarts it with a config rendered from the current desired state
+(dispatcher.list holds the workers added at runtime) and `_push_state` sends the
+credentials and non-active worker states again. Agents' registrations are lost with the
+process; softphones re-register (register_max_expires_s bounds how long that takes).
+
+Mutations are serialised by one lock, which `_push_state` also holds, so a change made
+while Kamailio restarts is either in the rendered files/pushed state or applied after.
+If Kamailio is down when a change is made, the change is kept and applied at the restart;
+the call does not fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from gateway.edge.errors import EdgeConfigError, EdgeUnavailable
+from gateway.edge.process import KamailioProcess
+from gateway.edge.render import digest_ha1, load_template, render, write_rundir
+from gateway.edge.rpc import EdgeRpc, JsonRpcClient
+from gateway.edge.settings import (
+    TRUNK_GROUP,
+    WORKER_SET,
+    EdgeSettings,
+    TrunkSource,
+    WorkerDestination,
+    check_token,
+)
+from gateway.edge.state import (
+    STATE_CODES,
+    Contact,
+    EdgeHealth,
+    WorkerStatus,
+    parse_dispatcher_list,
+    parse_ul_lookup,
+)
+
+log = logging.getLogger("gateway.edge")
+
+AGENTS_TABLE = "agents"
+
+
+class EdgeManager:
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        *,
+        template: str | None = None,
+        rpc_timeout: float = 2.0,
+    ) -> None:
+        self._settings = settings
+        self._template = template
+        self._workers: dict[str, WorkerDestination] = {w.id: w for w in settings.workers}
+        self._worker_states: dict[str, str] = {}  # id -> requested state if not "active"
+        self._trunks: tuple[TrunkSource, ...] = settings.trunk_sources
+        self._ha1: dict[str, str] = {}
+        self._lock = asyncio.Lock()
+        self._rpc_client = JsonRpcClient(settings.rpc_socket, timeout=rpc_timeout)
+        self.rpc = EdgeRpc(self._rpc_client)
+        self.process = KamailioProcess(settings, prepare=self._prepare, on_ready=self._push_state)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def settings(self) -> EdgeSettings:
+        """Settings as they would be rendered now (runtime workers and trunks included)."""
+        return dataclasses.replace(
+            self._settings, workers=tuple(self._workers.values()), trunk_sources=self._trunks
+        )
+
+    async def start(self) -> None:
+        if self._template is None:
+            self._template = load_template()
+        await self.process.start()
+
+    async def stop(self) -> None:
+        await self.process.stop()
+        self._rpc_client.close()
+
+    def _prepare(self) -> None:
+        assert self._template is not None
+        settings = self.settings
+        write_rundir(settings, render(settings, self._template))
+
+    async def _push_state(self) -> None:
+        # Called by the process supervisor once RPC answers. Under the lock, and "ready" is
+        # set before the lock is released: a concurrent mutation is either in this push or
+        # is applied by RPC after it, never lost in between.
+        async with self._lock:
+            await self._push_state_locked()
+            self.process.ready.set()
+
+    async def _push_state_locked(self) -> None:
+        for user, ha1 in list(self._ha1.items()):
+            await self.rpc.htable_sets(AGENTS_TABLE, user, ha1)
+        for worker_id, state in list(self._worker_states.items()):
+            worker = self._workers.get(worker_id)
+            if worker is not None:
+                await self.rpc.dispatcher_set_state(STATE_CODES[state], WORKER_SET, worker.uri)
+        if self._ha1 or self._worker_states:
+            log.info(
+                "pushed %d credentials, %d worker states to Kamailio",
+                len(self._ha1),
+                len(self._worker_states),
+            )
+
+    async def _apply(self, what: str, coro_factory: Callable[[], Awaitable[None]]) -> None:
+        """Run an RPC if Kamailio is up; if it is (re)starting, the restart applies it."""
+        if not self.process.ready.is_set():
+            log.info("edge not ready: %s deferred to the next start", what)
+            return
+        try:
+            await coro_factory()
+        except EdgeUnavailable as exc:
+            if self.process.ready.is_set():
+                raise
+            log.warning("edge went down during %s (%s); it will be re-applied", what, exc)
+
+    # -- agents --------------------------------------------------------------------
+
+    async def set_agent_credentials(self, user: str, password: str) -> None:
+        check_token("user", user)
+        if not isinstance(password, str) or not password:
+            raise EdgeConfigError(f"password for {user!r} must be a non-empty string")
+        ha1 = digest_ha1(user, self._settings.auth_realm, password)
+        async with self._lock:
+            self._ha1[user] = ha1
+            await self._apply(
+                f"credentials of {user}",
+                lambda: self.rpc.htable_sets(AGENTS_TABLE, user, ha1),
+            )
+
+    async def remove_agent(self, user: str) -> None:
+        check_token("user", user)
+        async with self._lock:
+            self._ha1.pop(user, None)
+
+            async def drop() -> None:
+                await self.rpc.htable_delete(AGENTS_TABLE, user)
+                await self.rpc.ul_rm(user)
+
+            await self._apply(f"removal of {user}", drop)
+
+    async def registered_contacts(self, user: str) -> list[Contact]:
+        check_token("user", user)
+        return parse_ul_lookup(await self.rpc.ul_lookup(user))
+
+    # -- workers -------------------------------------------------------------------
+
+    async def add_worker(self, worker_id: str, host: str, port: int, maxload: int) -> None:
+        worker = WorkerDestination(id=worker_id, host=host, port=port, maxload=maxload)
+        async with self._lock:
+            for other in self._workers.values():
+                if other.id != worker_id and (other.host, other.port) == (host, port):
+                    raise EdgeConfigError(f"worker {worker_id}: {worker.uri} is {other.id}'s")
+            old = self._workers.get(worker_id)
+            if old == worker:
+                return
+            self._workers[worker_id] = worker
+            self._worker_states.pop(worker_id, None)
+
+            async def replace() -> None:
+                if old is not None:
+                    await self.rpc.dispatcher_remove(WORKER_SET, old.uri)
+                await self.rpc.dispatcher_add(WORKER_SET, worker.uri, worker.attrs)
+
+            await self._apply(f"add worker {worker_id}", replace)
+
+    async def remove_worker(self, worker_id: str) -> None:
+        async with self._lock:
+            worker = self._workers.pop(worker_id, None)
+            self._worker_states.pop(worker_id, None)
+            if worker is None:
+                return
+            await self._apply(
+                f"remove worker {worker_id}",
+                lambda: self.rpc.dispatcher_remove(WORKER_SET, worker.uri),
+            )
+
+    async def set_worker_state(self, worker_id: str, state: str) -> None:
+        """active | inactive (probed; comes back by itself on a good ping) | draining."""
+        if state not in STATE_CODES:
+            raise EdgeConfigError(f"worker state {state!r} not one of {sorted(STATE_CODES)}")
+        async with self._lock:
+            worker = self._workers.get(worker_id)
+            if worker is None:
+                raise EdgeConfigError(f"unknown worker {worker_id!r}")
+            if state == "draining":
+                self._worker_states[worker_id] = state
+            else:
+                self._worker_states.pop(worker_id, None)
+            await self._apply(
+                f"worker {worker_id} -> {state}",
+                lambda: self.rpc.dispatcher_set_state(STATE_CODES[state], WORKER_SET, worker.uri),
+            )
+
+    async def worker_states(self) -> dict[str, WorkerStatus]:
+        return parse_dispatcher_list(await self.rpc.dispatcher_list(), WORKER_SET)
+
+    # -- trunk allow-list ----------------------------------------------------------
+
+    async def set_trunk_sources(self, sources: tuple[TrunkSource, ...]) -> None:
+        sources = tuple(sources)
+        for source in sources:
+            if not isinstance(source, TrunkSource):
+                raise EdgeConfigError(f"trunk source {source!r} is not a TrunkSource")
+        async with self._lock:
+            self._trunks = sources
+            if self.process.ready.is_set():
+                self._prepare_address_list()
+                await self._apply("trunk allow-list", self.rpc.address_reload)
+
+    def _prepare_address_list(self) -> None:
+        assert self._template is not None
+        rendered = render(self.settings, self._template)
+        path = self._settings.address_path
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(rendered.address_list, encoding="utf-8")
+        tmp.replace(path)
+
+    # -- health --------------------------------------------------------------------
+
+    async def health(self) -> EdgeHealth:
+        workers: dict[str, WorkerStatus] = {}
+        error = self.process.last_error
+        if self.process.ready.is_set():
+            try:
+                workers = await self.worker_states()
+            except EdgeUnavailable as exc:
+                error = str(exc)
+        return EdgeHealth(
+            running=self.process.ready.is_set(),
+            pid=self.process.pid,
+            restarts=self.process.restarts,
+            uptime_s=self.process.uptime_s,
+            workers_active=sum(1 for w in workers.values() if w.state == "active"),
+            workers_total=len(self._workers),
+            last_error=error,
+        )
+
+    @property
+    def rundir(self) -> Path:
+        return self._settings.rundir
+
+
+__all__ = ["TRUNK_GROUP", "WORKER_SET", "EdgeManager"]

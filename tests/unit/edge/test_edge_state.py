@@ -1,0 +1,107 @@
+"""Parsing Kamailio RPC answers (samples captured from Kamailio 5.6.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.edge.state import Contact, WorkerStatus, parse_dispatcher_list, parse_ul_lookup
+
+
+def dest(uri: str, flags: str, duid: str | None, maxload: int, load: int) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "BODY": f"duid={duid};maxload={maxload}" if duid else "",
+        "DUID": duid,
+        "MAXLOAD": maxload,
+        "WEIGHT": 0,
+        "RWEIGHT": 0,
+        "SOCKET": None,
+        "SOCKNAME": None,
+        "OBPROXY": None,
+    }
+    return {
+        "DEST": {
+            "URI": uri,
+            "FLAGS": flags,
+            "PRIORITY": 0,
+            "ATTRS": attrs,
+            "RUNTIME": {"DLGLOAD": load},
+        }
+    }
+
+
+DISPATCHER_LIST = {
+    "NRSETS": 2,
+    "RECORDS": [
+        {
+            "SET": {
+                "ID": 1,
+                "TARGETS": [
+                    dest("sip:127.0.0.1:23011", "AP", "w2", 2, 1),
+                    dest("sip:127.0.0.1:23010", "IP", "w1", 2, 0),
+                    dest("sip:127.0.0.1:23012", "DX", "w3", 2, 0),
+                    dest("sip:127.0.0.1:23013", "TP", "w4", 0, 0),
+                    dest("sip:127.0.0.1:23014", "AX", None, 0, 0),
+                ],
+            }
+        },
+        {"SET": {"ID": 7, "TARGETS": [dest("sip:10.0.0.1:5060", "AX", "other", 1, 0)]}},
+    ],
+}
+
+
+def test_dispatcher_list_states() -> None:
+    workers = parse_dispatcher_list(DISPATCHER_LIST, 1)
+    assert workers == {
+        "w2": WorkerStatus("w2", "sip:127.0.0.1:23011", "active", True, 1, 2),
+        "w1": WorkerStatus("w1", "sip:127.0.0.1:23010", "inactive", True, 0, 2),
+        "w3": WorkerStatus("w3", "sip:127.0.0.1:23012", "draining", False, 0, 2),
+        "w4": WorkerStatus("w4", "sip:127.0.0.1:23013", "trying", True, 0, 0),
+    }
+
+
+def test_dispatcher_list_empty() -> None:
+    assert parse_dispatcher_list({}, 1) == {}
+    assert parse_dispatcher_list({"NRSETS": 1, "RECORDS": None}, 1) == {}
+
+
+UL_LOOKUP = {
+    "AoR": "bob",
+    "Contacts": [
+        {
+            "Contact": {
+                "Address": "sip:bob@127.0.0.1:23999",
+                "Expires": 120,
+                "Q": -1,
+                "Call-ID": "1-14406@127.0.0.1",
+                "CSeq": 2,
+                "User-Agent": "contactgw-edge-test",
+                "Received": "[not set]",
+                "Path": "[not set]",
+                "State": "CS_NEW",
+                "Flags": 0,
+                "Socket": "udp:127.0.0.1:23140",
+                "Methods": 4294967295,
+            }
+        },
+        {
+            "Contact": {
+                "Address": "sip:bob@192.0.2.5:5062",
+                "Expires": "permanent",
+                "User-Agent": "[not set]",
+                "Received": "sip:198.51.100.9:40000",
+            }
+        },
+    ],
+}
+
+
+def test_ul_lookup_contacts() -> None:
+    assert parse_ul_lookup(UL_LOOKUP) == [
+        Contact("sip:bob@127.0.0.1:23999", 120, None, "contactgw-edge-test"),
+        Contact("sip:bob@192.0.2.5:5062", 0, "sip:198.51.100.9:40000", None),
+    ]
+
+
+def test_ul_lookup_not_registered() -> None:
+    assert parse_ul_lookup(None) == []
+    assert parse_ul_lookup({"AoR": "bob", "Contacts": []}) == []
