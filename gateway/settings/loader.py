@@ -29,6 +29,7 @@ from gateway.settings.yamlsource import Path as KeyPath
 from routing import RoutingConfigError, build_routing_table
 
 DEFAULT_CONFIG = Path("config/contactgw.yaml")
+SHIPPED_PROMPTS = Path(__file__).resolve().parents[2] / "config" / "prompts"
 
 
 def load_settings(
@@ -75,9 +76,24 @@ def parse_settings(
     )
     if not issues:
         issues.extend(_routing_package_issues(settings, index, origins))
+    resolved = resolve_paths(settings, base_dir)
+    issues.extend(
+        locate(path, problem, index, origins) for path, problem in _prompt_problems(resolved)
+    )
     if issues:
         raise SettingsError(sorted(issues, key=_file_order))
-    return resolve_paths(settings, base_dir)
+    return resolved
+
+
+def _prompt_problems(settings: Settings) -> list[tuple[tuple[str | int, ...], str]]:
+    """A prompt is a WAV in prompt_dir named without its extension, or an absolute path."""
+    assert settings.prompt_dir is not None
+    problems = []
+    for path, name in settings.prompt_references():
+        candidate = Path(name) if Path(name).is_absolute() else settings.prompt_dir / f"{name}.wav"
+        if not candidate.is_file():
+            problems.append((path, f"no prompt {name!r} (looked for {candidate})"))
+    return problems
 
 
 def _file_order(issue: ConfigIssue) -> tuple[bool, int]:
@@ -96,6 +112,11 @@ def resolve_paths(settings: Settings, base_dir: Path) -> Settings:
     database = settings.database.model_copy(
         update={"url": _database_url(settings.database.url, data_dir)}
     )
+    prompt_dir = (
+        SHIPPED_PROMPTS
+        if settings.prompt_dir is None
+        else (base_dir / settings.prompt_dir).resolve()
+    )
     sip = settings.sip.model_copy(
         update={"domain": settings.sip.domain or settings.sip.advertised_address}
     )
@@ -103,6 +124,7 @@ def resolve_paths(settings: Settings, base_dir: Path) -> Settings:
         update={
             "data_dir": data_dir,
             "run_dir": run_dir,
+            "prompt_dir": prompt_dir,
             "recordings": recordings,
             "database": database,
             "sip": sip,

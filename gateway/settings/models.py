@@ -205,6 +205,7 @@ class Settings(Model):
     edge: EdgeOptions = EdgeOptions()
     data_dir: Path = Path("var")
     run_dir: Path | None = None
+    prompt_dir: Path | None = None  # null: the shipped config/prompts
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # the file's top-level region, timezone, ..., dids, queues, agents (see routing.py)
     routing: RoutingSettings = RoutingSettings()
@@ -245,6 +246,23 @@ class Settings(Model):
             )
             problems.append((("sip", "rtp_port_max"), message))
         return problems
+
+    def prompt_references(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every prompt the file names, with its key path (checked against prompt_dir)."""
+        refs: list[tuple[tuple[str | int, ...], str]] = []
+        r = self.routing
+        for key, action in (("closed_action", r.closed_action), ("default_route", r.default_route)):
+            if action is not None and action.announcement:
+                refs.append(((key, "announcement"), action.announcement))
+        for name, q in r.queues.items():
+            if q.greeting:
+                refs.append((("queues", name, "greeting"), q.greeting))
+            if q.music and q.music != "default":
+                refs.append((("queues", name, "music"), q.music))
+            for key, action in (("overflow", q.overflow), ("closed_action", q.closed_action)):
+                if action is not None and action.announcement:
+                    refs.append((("queues", name, key, "announcement"), action.announcement))
+        return refs
 
     @property
     def worker_slots(self) -> int:

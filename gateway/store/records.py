@@ -15,7 +15,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 Disposition = Literal[
-    "answered", "abandoned", "abandoned_ringing", "overflow", "closed", "unknown_did", "voicemail",
+    "answered",
+    "abandoned",
+    "abandoned_ringing",
+    "overflow",
+    "closed",
+    "unknown_did",
+    "voicemail",
     "failed",
 ]
 OfferResult = Literal["answered", "no_answer", "rejected", "cancelled", "failed"]

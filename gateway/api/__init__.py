@@ -1,0 +1,1 @@
+"""HTTP API of the control plane: health, metrics, agents, queues, calls (FastAPI)."""

@@ -1,0 +1,108 @@
+"""FastAPI application: thin routers over the `ControlPlaneApi` protocol.
+
+Routers validate input and call one method; the control plane does the work and
+raises `errors.ControlError` subclasses, mapped to HTTP in one table (errors.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from gateway.api.errors import install_error_handlers
+from gateway.api.views import AgentView, CallView, Health, QueueView
+
+
+class ControlPlaneApi(Protocol):
+    """What the API needs from the control plane (implemented by gateway.control)."""
+
+    def health(self) -> Health: ...
+    def metrics_exposition(self) -> tuple[bytes, str]: ...
+    def agents(self) -> list[AgentView]: ...
+    def agent(self, agent_id: str) -> AgentView: ...
+    def login_agent(self, agent_id: str) -> AgentView: ...
+    def logout_agent(self, agent_id: str) -> AgentView: ...
+    def pause_agent(self, agent_id: str, reason: str) -> AgentView: ...
+    def unpause_agent(self, agent_id: str) -> AgentView: ...
+    def queues(self) -> list[QueueView]: ...
+    def active_calls(self) -> list[CallView]: ...
+    async def call_records(self, limit: int) -> list[dict[str, Any]]: ...
+
+
+def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """With `api.admin_token` set, every non-ops route needs `Authorization: Bearer <token>`."""
+    token = request.app.state.admin_token
+    if token and authorization != f"Bearer {token}":
+        raise HTTPException(401, "missing or wrong bearer token")
+
+
+Authorized = Annotated[None, Depends(require_token)]
+
+
+class PauseRequest(BaseModel):
+    reason: str = Field(default="break", min_length=1, max_length=64, pattern=r"^[\w .-]+$")
+
+
+def create_app(control: ControlPlaneApi, admin_token: str | None = None) -> FastAPI:
+    app = FastAPI(
+        title="contactgw",
+        version="0.1.0",
+        description="Control plane API of the contactgw contact-center gateway.",
+    )
+    app.state.admin_token = admin_token
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["ops"], summary="Liveness and component state")
+    def health() -> JSONResponse:
+        report = control.health()
+        code = 200 if report.status == "ok" else 503
+        return JSONResponse(asdict(report), status_code=code)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        body, content_type = control.metrics_exposition()
+        return Response(body, media_type=content_type)
+
+    @app.get("/agents", tags=["agents"])
+    def list_agents(_: Authorized) -> list[AgentView]:
+        return control.agents()
+
+    @app.get("/agents/{agent_id}", tags=["agents"])
+    def get_agent(agent_id: str, _: Authorized) -> AgentView:
+        return control.agent(agent_id)
+
+    @app.post("/agents/{agent_id}/login", tags=["agents"])
+    def login(agent_id: str, _: Authorized) -> AgentView:
+        return control.login_agent(agent_id)
+
+    @app.post("/agents/{agent_id}/logout", tags=["agents"])
+    def logout(agent_id: str, _: Authorized) -> AgentView:
+        return control.logout_agent(agent_id)
+
+    @app.post("/agents/{agent_id}/pause", tags=["agents"])
+    def pause(agent_id: str, body: PauseRequest, _: Authorized) -> AgentView:
+        return control.pause_agent(agent_id, body.reason)
+
+    @app.post("/agents/{agent_id}/unpause", tags=["agents"])
+    def unpause(agent_id: str, _: Authorized) -> AgentView:
+        return control.unpause_agent(agent_id)
+
+    @app.get("/queues", tags=["queues"])
+    def list_queues(_: Authorized) -> list[QueueView]:
+        return control.queues()
+
+    @app.get("/calls", tags=["calls"], summary="Calls in progress")
+    def list_calls(_: Authorized) -> list[CallView]:
+        return control.active_calls()
+
+    @app.get("/cdr", tags=["calls"], summary="Most recent call records")
+    async def list_cdr(
+        _: Authorized, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[dict[str, Any]]:
+        return await control.call_records(limit)
+
+    return app

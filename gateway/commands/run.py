@@ -1,0 +1,37 @@
+"""`contactgw run`: load and validate the config, then run the control plane."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from gateway.settings import DEFAULT_CONFIG, SettingsError, load_settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        default=str(DEFAULT_CONFIG),
+        help="YAML configuration file (default: %(default)s)",
+    )
+    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"contactgw: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{args.config}: OK")
+        return 0
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from gateway.control.daemon import ControlPlane  # heavy imports only when running
+
+    asyncio.run(ControlPlane(settings).run())
+    return 0

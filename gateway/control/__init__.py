@@ -1,0 +1,1 @@
+"""The control plane: call flow, ACD driver, agent presence, trunks, daemon."""

@@ -1,0 +1,166 @@
+"""The control plane as the API sees it: views built from the engine, pool and store."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+from acd.engine import Engine
+from gateway.api.errors import NotFound
+from gateway.api.views import AgentView, CallView, Health, QueueView, WorkersHealth
+from gateway.control.observer import Observer
+from gateway.control.presence import Presence
+from gateway.control.sessions import Phase, SessionTable
+from gateway.control.trunks import Trunks
+from gateway.metrics import Metrics
+from gateway.store.cdr import CdrStore
+from gateway.supervisor.pool import WorkerPool
+
+
+class ApiFacade:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        loop: asyncio.AbstractEventLoop,
+        presence: Presence,
+        pool: WorkerPool,
+        trunks: Trunks,
+        sessions: SessionTable,
+        cdr: CdrStore,
+        metrics: Metrics,
+        observer: Observer,
+        agent_names: dict[str, str],
+        callers_per_worker: int,
+        kpi_window: float,
+    ) -> None:
+        self._engine, self._loop, self._presence = engine, loop, presence
+        self._pool, self._trunks, self._sessions = pool, trunks, sessions
+        self._cdr, self._metrics, self._observer = cdr, metrics, observer
+        self._names = agent_names
+        self._callers_per_worker = callers_per_worker
+        self._window = kpi_window
+        self.phase = "starting"
+        self.database_ok = True
+
+    def health(self) -> Health:
+        workers = self._pool.workers()
+        up = [w for w in workers if w.state == "up"]
+        report = WorkersHealth(
+            up=len(up),
+            total=len(workers),
+            slots_in_use=sum((w.legs + 1) // 2 for w in up),
+            slots_total=len(up) * self._callers_per_worker,
+        )
+        trunks = self._trunks.health()
+        healthy = (
+            self._observer.edge_up and up and self.database_ok and self._trunks.all_registered()
+        )
+        status = self.phase if self.phase != "running" else ("ok" if healthy else "degraded")
+        return Health(
+            status=status,
+            edge_up=self._observer.edge_up,
+            database_ok=self.database_ok,
+            workers=report,
+            trunks=trunks,
+        )
+
+    def metrics_exposition(self) -> tuple[bytes, str]:
+        return self._metrics.render()
+
+    # ------------------------------------------------------------------ agents
+    def _agent_view(self, agent_id: str) -> AgentView:
+        if agent_id not in self._names:
+            raise NotFound(f"no agent {agent_id!r}")
+        view = self._engine.agent(agent_id)
+        return AgentView(
+            id=agent_id,
+            name=self._names[agent_id],
+            state=view.state.value,
+            pause_reason=view.pause_reason or None,
+            queues=list(view.queues),
+            registered=agent_id in self._presence.registered,
+            current_call=view.call_id or view.offered_call,
+        )
+
+    def agents(self) -> list[AgentView]:
+        return [self._agent_view(a) for a in sorted(self._names)]
+
+    def agent(self, agent_id: str) -> AgentView:
+        return self._agent_view(agent_id)
+
+    def login_agent(self, agent_id: str) -> AgentView:
+        self._presence.login(agent_id)
+        return self._agent_view(agent_id)
+
+    def logout_agent(self, agent_id: str) -> AgentView:
+        self._presence.logout(agent_id)
+        return self._agent_view(agent_id)
+
+    def pause_agent(self, agent_id: str, reason: str) -> AgentView:
+        self._presence.pause(agent_id, reason)
+        return self._agent_view(agent_id)
+
+    def unpause_agent(self, agent_id: str) -> AgentView:
+        self._presence.unpause(agent_id)
+        return self._agent_view(agent_id)
+
+    # ------------------------------------------------------------------ queues and calls
+    def queues(self) -> list[QueueView]:
+        now, out = self._loop.time(), []
+        for queue in sorted(self._engine.queue_ids()):
+            k = self._engine.queue_kpis(queue, now, self._window)
+            states = [
+                self._engine.agent(a).state.value
+                for a in self._engine.agent_ids()
+                if queue in self._engine.agent(a).queues
+            ]
+            out.append(
+                QueueView(
+                    name=queue,
+                    waiting=k.waiting,
+                    longest_wait_seconds=k.longest_waiting_seconds,
+                    agents_available=states.count("available"),
+                    agents_logged_in=len([s for s in states if s != "logged-out"]),
+                    offered=k.offered,
+                    answered=k.answered,
+                    abandoned=k.abandoned,
+                    service_level=k.service_level,
+                    asa_seconds=k.asa_seconds,
+                    aht_seconds=k.aht_seconds,
+                )
+            )
+        return out
+
+    def active_calls(self) -> list[CallView]:
+        return [
+            CallView(
+                id=s.call_id,
+                did=s.did,
+                caller=s.caller,
+                queue=s.queue,
+                state=s.phase.value,
+                agent=s.agent_id,
+                worker=s.worker_id,
+                arrived_at=s.arrived_at.isoformat(),
+            )
+            for s in self._sessions
+            if s.phase is not Phase.ENDED
+        ]
+
+    async def call_records(self, limit: int) -> list[dict[str, Any]]:
+        rows = await self._cdr.calls(limit=limit)
+        out = []
+        for row in rows:
+            data = asdict(row)
+            data["id"] = str(row.id)
+            for key, value in data.items():
+                if hasattr(value, "isoformat"):
+                    data[key] = value.isoformat()
+            data["offers"] = [
+                {"agent": o.agent, "result": o.result, "sip_code": o.sip_code}
+                for o in await self._cdr.offers(row.id)
+            ]
+            out.append(data)
+        return out

@@ -1,0 +1,231 @@
+"""The control plane process: wires every component and runs until told to stop.
+
+Start order: database (migrations, routing version) -> Kamailio edge -> ACD engine ->
+worker pool -> agent credentials, presence, trunk registrations -> metrics -> API.
+Stop (SIGTERM/SIGINT): presence stops, the pool drains (calls may end within the grace
+period, then are hung up), trunks unregister, then the API, the edge and the database
+close. The process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+import uvicorn
+
+from acd import events as ev
+from acd.engine import Engine
+from gateway.api.app import create_app
+from gateway.control import build
+from gateway.control.acd_actions import AcdActions
+from gateway.control.acd_driver import AcdDriver
+from gateway.control.announcements import PromptSet
+from gateway.control.api_facade import ApiFacade
+from gateway.control.callflow import CallFlow
+from gateway.control.context import CallContext
+from gateway.control.observer import Observer
+from gateway.control.presence import Presence
+from gateway.control.trunks import TrunkRegistration, Trunks
+from gateway.edge.manager import EdgeManager
+from gateway.ipc import protocol as p
+from gateway.metrics import Metrics
+from gateway.settings import Settings
+from gateway.store.cdr import CdrStore
+from gateway.store.engine import Database
+from gateway.store.migrate import migrate
+from gateway.store.routing_repo import RoutingRepository
+from gateway.supervisor.config import PoolEvent, WorkerDown, WorkerUp
+from gateway.supervisor.pool import WorkerPool
+from routing import build_routing_table
+
+log = logging.getLogger("gateway")
+
+
+class ControlPlane:
+    def __init__(
+        self, settings: Settings, *, config_source: str = "yaml", drain_grace: float = 10.0
+    ) -> None:
+        assert settings.prompt_dir is not None  # resolved by the loader
+        self.settings = settings
+        self._source = config_source
+        self._prompt_dir = settings.prompt_dir
+        self._drain_grace = drain_grace
+        self._stopping = asyncio.Event()
+        self._api_server: uvicorn.Server | None = None
+        self._api_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ start
+    async def start(self) -> None:
+        s, loop = self.settings, asyncio.get_running_loop()
+        rundir = build.run_dir(s)
+        for path in (s.data_dir, rundir, s.recordings.directory, rundir / "logs"):
+            Path(path).mkdir(parents=True, exist_ok=True)
+
+        assert s.database.url is not None  # the loader fills in the SQLite default
+        await migrate(s.database.url)
+        self.db = Database.open(s.database.url)
+        version = await RoutingRepository(self.db).apply_routing_config(
+            s.routing, source=self._source, author=None
+        )
+        log.info("routing configuration version %s", version.version)
+        self.cdr = CdrStore(self.db)
+        self.metrics = Metrics()
+        routing_table = build_routing_table(s.routing.routing_data())
+
+        self.edge = EdgeManager(build.edge_settings(s))
+        await self.edge.start()
+        log.info("edge listening on %s", build.edge_uri(s))
+
+        engine = Engine(build.engine_settings(s))
+        for queue in build.queue_configs(s):
+            engine.handle(ev.AddQueue(queue), loop.time())
+        for agent in build.agent_configs(s):
+            engine.handle(ev.AddAgent(agent), loop.time())
+
+        self.pool = WorkerPool(build.pool_config(s, rundir / "logs"), on_event=self._on_pool_event)
+        ctx = CallContext(
+            pool=self.pool,
+            prompts=PromptSet(self._prompt_dir, rundir / "announcements"),
+            cdr=self.cdr,
+            metrics=self.metrics,
+            settings=build.flow_settings(s),
+            routing=lambda: routing_table,
+        )
+        self.flow = CallFlow(ctx)
+        self.acd = AcdDriver(engine, AcdActions(self.flow, self._on_agent_state))
+        self.flow.acd = self.acd
+        self.trunks = Trunks(
+            self.pool,
+            self.metrics,
+            [TrunkRegistration(name, reg) for name, reg in build.trunk_registers(s)],
+        )
+        self.presence = Presence(
+            self.acd, {u: True for u in s.routing.agents}, self._registered_users
+        )
+        self.observer = Observer(
+            engine=engine,
+            clock=loop,
+            metrics=self.metrics,
+            pool=self.pool,
+            edge=self.edge,
+            callers_per_worker=s.workers.callers_per_worker,
+            kpi_window=s.acd.kpi_window,
+        )
+
+        await self.pool.start()
+        log.info("%d workers up", len(self.pool.workers()))
+        for user, agent in s.routing.agents.items():
+            await self.edge.set_agent_credentials(user, agent.password.get_secret_value())
+        self.presence.start()
+        await self.trunks.start()
+        self.observer.start()
+
+        self.facade = ApiFacade(
+            engine=engine,
+            loop=loop,
+            presence=self.presence,
+            pool=self.pool,
+            trunks=self.trunks,
+            sessions=ctx.sessions,
+            cdr=self.cdr,
+            metrics=self.metrics,
+            observer=self.observer,
+            agent_names={u: a.display_name or u for u, a in s.routing.agents.items()},
+            callers_per_worker=s.workers.callers_per_worker,
+            kpi_window=s.acd.kpi_window,
+        )
+        token = s.api.admin_token.get_secret_value() if s.api.admin_token else None
+        app = create_app(self.facade, admin_token=token)
+        self._api_server = uvicorn.Server(
+            uvicorn.Config(
+                app, host=s.api.host, port=s.api.port, log_level="warning", lifespan="off"
+            )
+        )
+        self._api_task = loop.create_task(self._api_server.serve())
+        await self.observer.sample()
+        self.facade.phase = "running"
+        log.info("contactgw running: API on http://%s:%d", s.api.host, s.api.port)
+
+    # ------------------------------------------------------------------ events
+    def _on_pool_event(self, pe: PoolEvent) -> None:
+        event = pe.event
+        match event:
+            case WorkerUp():
+                asyncio.get_running_loop().create_task(self._worker_state(pe.worker_id, "active"))
+            case WorkerDown():
+                log.warning("worker %s down (exit %s)", pe.worker_id, event.exit_code)
+                asyncio.get_running_loop().create_task(self._worker_state(pe.worker_id, "inactive"))
+            case p.RegistrationState():
+                self.trunks.on_registration_state(event)
+            case p.Capacity():
+                pass  # sampled by the observer from the pool
+            case _:
+                self.flow.on_worker_event(pe.worker_id, event)
+
+    async def _worker_state(self, worker_id: str, state: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.edge.set_worker_state(worker_id, state)
+
+    def _on_agent_state(self, change: object) -> None:
+        from acd.commands import AgentStateChanged
+
+        assert isinstance(change, AgentStateChanged)
+        log.info(
+            "agent %s: %s -> %s %s",
+            change.agent_id,
+            change.old.value,
+            change.new.value,
+            change.reason,
+        )
+        at = self.flow.ctx.wall_clock()
+
+        async def write() -> None:
+            await self.cdr.record_agent_state(
+                agent=change.agent_id, state=change.new.value, at=at, reason=change.reason or None
+            )
+
+        asyncio.get_running_loop().create_task(write())
+
+    async def _registered_users(self, users: list[str]) -> set[str]:
+        registered = set()
+        for user in users:  # one RPC at a time: the edge answers on one reply socket
+            if await self.edge.registered_contacts(user):
+                registered.add(user)
+        return registered
+
+    # ------------------------------------------------------------------ run / stop
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        await self._stopping.wait()
+        await self.stop()
+
+    async def stop(self) -> None:
+        log.info("stopping: draining calls (grace %.0f s)", self._drain_grace)
+        self.facade.phase = "stopping"
+        await self.presence.stop()
+        for worker_id in build.worker_ids(self.settings):
+            await self._worker_state(worker_id, "draining")
+        await self.trunks.stop()
+        await self.pool.drain(self._drain_grace)
+        await self.pool.stop()
+        await self.observer.stop()
+        self.acd.close()
+        for session in list(self.flow.ctx.sessions):
+            await session.cdr.settled()
+        if self._api_server is not None:
+            self._api_server.should_exit = True
+            if self._api_task is not None:
+                await asyncio.gather(self._api_task, return_exceptions=True)
+        await self.edge.stop()
+        await self.db.close()
+        log.info("stopped")

@@ -1,0 +1,78 @@
+"""Periodic snapshots for the gauges: queues and agents from the ACD, slots from the pool.
+
+Counters are pushed as calls end (callflow); gauges are sampled here once a second,
+which costs O(queues + agents) per tick and keeps the engine's hot path free of I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+
+from acd.engine import Engine
+from gateway.edge.manager import EdgeManager
+from gateway.metrics import Metrics
+from gateway.supervisor.pool import WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+class Observer:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: asyncio.AbstractEventLoop,
+        metrics: Metrics,
+        pool: WorkerPool,
+        edge: EdgeManager,
+        callers_per_worker: int,
+        kpi_window: float,
+        interval: float = 1.0,
+    ) -> None:
+        self._engine, self._loop, self._metrics = engine, clock, metrics
+        self._pool, self._edge = pool, edge
+        self._callers_per_worker = callers_per_worker
+        self._window, self._interval = kpi_window, interval
+        self._task: asyncio.Task[None] | None = None
+        self.edge_up = False
+
+    def start(self) -> None:
+        for queue in self._engine.queue_ids():
+            self._metrics.declare_queue(queue)
+        self._task = self._loop.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sample()
+            except Exception:
+                log.exception("metrics sample failed")
+            await asyncio.sleep(self._interval)
+
+    async def sample(self) -> None:
+        engine, now = self._engine, self._loop.time()
+        per_queue: dict[str, Counter[str]] = {q: Counter() for q in engine.queue_ids()}
+        for agent_id in engine.agent_ids():
+            view = engine.agent(agent_id)
+            for queue in view.queues:
+                per_queue.setdefault(queue, Counter())[view.state.value] += 1
+        for queue, counts in per_queue.items():
+            self._metrics.observe_kpis(engine.queue_kpis(queue, now, self._window))
+            self._metrics.set_agents(queue, dict(counts))
+        for worker in self._pool.workers():
+            # slots are conversations: caller legs bounded by callers_per_worker
+            self._metrics.set_worker(
+                worker.worker_id,
+                up=worker.state == "up",
+                slots_in_use=(worker.legs + 1) // 2,
+                slots_total=self._callers_per_worker,
+            )
+        self.edge_up = self._edge.process.ready.is_set()
+        self._metrics.set_edge_up(self.edge_up)

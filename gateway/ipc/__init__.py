@@ -1,0 +1,1 @@
+"""Control plane <-> worker protocol: messages (protocol), wire format (codec), transport."""

@@ -1,0 +1,1 @@
+"""The pjsua2 worker: the only package that imports pjsua2 (owner thread, legs, commands)."""

@@ -1,0 +1,414 @@
+"""WorkerPool: starts, watches, restarts and drains the pjsua2 workers.
+
+Theory of operation
+-------------------
+The pool listens on a TCP port (``control_port``, 0 = ephemeral); each worker it
+spawns connects back and says ``Hello`` (with the shared token). A worker is *up*
+from its hello until its connection drops or its process exits, whichever comes
+first; then the pool, in this order:
+
+1. fails the worker's pending commands with ``worker_gone``,
+2. repairs the WAV headers of the recordings it had open and reports them as
+   ``RecordingClosed``, reports each lost leg as ``LegState(disconnected, 0,
+   "worker lost")``, then ``WorkerDown``,
+3. re-homes the trunk registrations it held to another up worker,
+4. restarts it after a backoff (0.5 s doubling to 30 s; reset after a stable run).
+
+Health: a ``ping`` every ``health_interval``; ``health_failures`` misses in a row
+and the worker is killed (then restarted as above). Nothing a worker does can raise
+into the control plane: every failure is a ``CommandFailed`` or an event.
+
+Events reach the control plane as ``PoolEvent(worker_id, event)``, through
+``async for ev in pool.events()`` or the ``on_event`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from gateway.ipc import protocol as p
+from gateway.ipc.codec import Notification, ProtocolError
+from gateway.ipc.transport import Connection, serve
+from gateway.supervisor.config import (
+    PoolCapacity,
+    PoolConfig,
+    PoolEvent,
+    WorkerDown,
+    WorkerInfo,
+    WorkerUp,
+)
+from gateway.supervisor.handle import CommandFailed, WorkerHandle, WorkerSpec, WorkerState
+from recordings.wav_repair import repair_wav_header
+
+log = logging.getLogger(__name__)
+
+
+class WorkerPool:
+    def __init__(
+        self, config: PoolConfig, on_event: Callable[[PoolEvent], None] | None = None
+    ) -> None:
+        self.config = config
+        self._on_event = on_event
+        self._token = config.token or secrets.token_hex(16)
+        self._events: asyncio.Queue[PoolEvent] = asyncio.Queue()
+        self._server: asyncio.Server | None = None
+        self._handles: dict[str, WorkerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._registrations: dict[str, tuple[p.Register, str | None]] = {}
+        self._stopping = False
+        self.control_port = 0
+        for i in range(config.workers):
+            spec = WorkerSpec(
+                worker_id=f"{config.id_prefix}{i + 1}",
+                sip_port=config.sip_port_base + i,
+                rtp_port=config.rtp_port_base + i * config.rtp_ports_per_worker,
+                rtp_range=config.rtp_ports_per_worker,
+            )
+            self._handles[spec.worker_id] = WorkerHandle(spec.worker_id, spec)
+
+    # ----------------------------------------------------------------- public API
+    async def start(self) -> None:
+        """Listen, spawn every worker, and return once all said hello (or raise)."""
+        self._server = await serve(
+            self._on_connection, self.config.control_host, self.config.control_port
+        )
+        self.control_port = self._server.sockets[0].getsockname()[1]
+        for h in self._handles.values():
+            await self._spawn(h)
+        self._spawn_task(self._health_loop())
+        waits = [
+            asyncio.wait_for(h.up_event.wait(), self.config.start_timeout)
+            for h in self._handles.values()
+        ]
+        try:
+            await asyncio.gather(*waits)
+        except TimeoutError:
+            down = [h.worker_id for h in self._handles.values() if h.state != WorkerState.UP]
+            raise RuntimeError(f"workers did not start: {down}") from None
+
+    async def command(
+        self, worker_id: str, cmd: Any, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Run ``cmd`` on a worker; returns the result data or raises ``CommandFailed``."""
+        h = self._handles.get(worker_id)
+        if h is None:
+            raise CommandFailed(worker_id, p.E_WORKER_GONE, "no such worker")
+        return await h.command(cmd, timeout or self.config.command_timeout)
+
+    async def events(self) -> AsyncIterator[PoolEvent]:
+        while True:
+            yield await self._events.get()
+
+    def capacity(self) -> PoolCapacity:
+        per = {h.worker_id: h.capacity for h in self._handles.values() if h.state == WorkerState.UP}
+        legs = sum(c.legs for c in per.values())
+        max_legs = sum(c.max_legs for c in per.values() if not c.draining)
+        return PoolCapacity(
+            len(per),
+            legs,
+            max_legs,
+            sum(max(0, c.max_legs - c.legs) for c in per.values() if not c.draining),
+            per,
+        )
+
+    def workers(self) -> list[WorkerInfo]:
+        return [
+            WorkerInfo(
+                h.worker_id,
+                h.state.value,
+                h.hello.sip_address if h.hello else "",
+                h.hello.sip_port if h.hello else (h.spec.sip_port if h.spec else 0),
+                h.pid,
+                h.restarts,
+                h.capacity.legs,
+                h.capacity.max_legs,
+            )
+            for h in self._handles.values()
+        ]
+
+    async def register(self, reg: p.Register, worker_id: str | None = None) -> str:
+        """Place a registering account (trunk) on a worker; re-homed if that worker dies."""
+        target = worker_id or self._pick_home()
+        if target is None:
+            self._registrations[reg.account] = (reg, None)
+            raise CommandFailed("", p.E_WORKER_GONE, "no worker up; will register when one is")
+        await self.command(target, reg)
+        self._registrations[reg.account] = (reg, target)
+        return target
+
+    async def unregister(self, account: str) -> None:
+        _, home = self._registrations.pop(account, (None, None))
+        if home is not None:
+            with contextlib.suppress(CommandFailed):
+                await self.command(home, p.Unregister(account))
+
+    def registration_home(self, account: str) -> str | None:
+        return self._registrations.get(account, (None, None))[1]
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Stop taking calls, wait up to ``grace`` for legs to end, then shut workers down."""
+        self._stopping = True
+        grace = self.config.drain_grace if grace is None else grace
+        up = [h for h in self._handles.values() if h.state == WorkerState.UP]
+        await asyncio.gather(*(self._quiet(h, p.Drain()) for h in up))
+        for h in up:
+            h.state = WorkerState.DRAINING
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(h.legs for h in up if h.conn):
+            await asyncio.sleep(0.1)
+        await asyncio.gather(*(self._quiet(h, p.Shutdown(grace=0)) for h in up))
+        await self._wait_exit(15.0)
+
+    async def stop(self) -> None:
+        """Drain with no grace, stop listening, and reap every worker."""
+        if not self._stopping:
+            await self.drain(0)
+        await self._wait_exit(5.0)
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def kill(self, worker_id: str, sig: int = signal.SIGKILL) -> None:
+        """Send a signal to a local worker (operators, tests)."""
+        h = self._handles[worker_id]
+        if h.proc is not None and h.proc.returncode is None:
+            h.proc.send_signal(sig)
+
+    # ----------------------------------------------------------------- processes
+    async def _spawn(self, h: WorkerHandle) -> None:
+        assert h.spec is not None
+        cfg = self.config
+        args = [
+            cfg.python,
+            "-m",
+            "gateway.sip.worker",
+            "--id",
+            h.worker_id,
+            "--control",
+            f"{cfg.control_host}:{self.control_port}",
+            "--sip-port",
+            str(h.spec.sip_port),
+            "--rtp-port",
+            str(h.spec.rtp_port),
+            "--rtp-range",
+            str(h.spec.rtp_range),
+            "--address",
+            cfg.address,
+            "--codecs",
+            ",".join(cfg.codecs),
+            "--grace",
+            str(cfg.drain_grace),
+            "--log-level",
+            str(cfg.log_level),
+        ]
+        if cfg.public_address:
+            args += ["--public-address", cfg.public_address]
+        env = dict(os.environ, CONTACTGW_WORKER_TOKEN=self._token)
+        stderr: Any = None
+        if cfg.log_dir:
+            os.makedirs(cfg.log_dir, exist_ok=True)
+            # A log file opened once per spawn; blocking for microseconds is fine here.
+            stderr = open(os.path.join(cfg.log_dir, f"{h.worker_id}.log"), "ab")  # noqa: ASYNC230, SIM115
+        h.state = WorkerState.STARTING
+        h.proc = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=cfg.cwd,
+            env=env,
+            start_new_session=True,
+        )
+        if stderr is not None:
+            stderr.close()
+        self._spawn_task(self._watch(h, h.proc))
+
+    async def _watch(self, h: WorkerHandle, proc: asyncio.subprocess.Process) -> None:
+        code = await proc.wait()
+        self._worker_lost(h, code)
+        if self._stopping or h.spec is None:
+            return
+        ran = time.monotonic() - h.started_at if h.started_at else 0.0
+        h.failures = 0 if ran >= self.config.stable_after else h.failures + 1
+        delay = min(
+            self.config.backoff_max, self.config.backoff_initial * (2 ** max(0, h.failures - 1))
+        )
+        log.warning("worker %s exited (%s); restarting in %.1fs", h.worker_id, code, delay)
+        await asyncio.sleep(delay)
+        if not self._stopping:
+            h.restarts += 1
+            await self._spawn(h)
+
+    def _worker_lost(self, h: WorkerHandle, code: int | None) -> None:
+        if h.state == WorkerState.DOWN:
+            return
+        legs, recs = h.lost()
+        for leg, path in recs.items():
+            repaired = repair_wav_header(path)
+            size = os.path.getsize(path) if os.path.exists(path) else 0
+            log.info("worker %s: recording %s repaired=%s", h.worker_id, path, repaired)
+            self._publish(
+                h.worker_id, p.RecordingClosed(leg, path, round(max(0, size - 44) / 16000, 3), size)
+            )
+        for leg in legs:
+            self._publish(h.worker_id, p.LegState(leg, "disconnected", 0, "worker lost"))
+        self._publish(h.worker_id, WorkerDown(h.worker_id, code, tuple(legs)))
+        self._spawn_task(self._rehome(h.worker_id))
+
+    async def _wait_exit(self, timeout: float) -> None:
+        procs = [
+            h.proc
+            for h in self._handles.values()
+            if h.proc is not None and h.proc.returncode is None
+        ]
+        if not procs:
+            return
+        _, pending = await asyncio.wait(
+            [asyncio.ensure_future(pr.wait()) for pr in procs], timeout=timeout
+        )
+        for pr in procs:
+            if pr.returncode is None:
+                pr.kill()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    # ----------------------------------------------------------------- connections
+    async def _on_connection(self, conn: Connection) -> None:
+        try:
+            hello = await asyncio.wait_for(conn.recv(), 10)
+        except (TimeoutError, ProtocolError):
+            hello = None
+        if (
+            not isinstance(hello, p.Hello)
+            or hello.version != p.PROTOCOL_VERSION
+            or not secrets.compare_digest(hello.token, self._token)
+        ):
+            log.warning("refused worker connection from %s: %r", conn.peer, hello)
+            await conn.close()
+            return
+        h = self._handles.get(hello.worker_id)
+        if h is None:  # a remote worker joining by itself: supervised, never spawned
+            h = self._handles[hello.worker_id] = WorkerHandle(hello.worker_id, None)
+        if h.conn is not None:
+            log.warning("duplicate worker id %s from %s", hello.worker_id, conn.peer)
+            await conn.close()
+            return
+        await conn.send(p.Welcome(p.PROTOCOL_VERSION))
+        h.attach(conn, hello)
+        self._publish(
+            h.worker_id,
+            WorkerUp(h.worker_id, hello.sip_address, hello.sip_port, hello.pid, hello.max_legs),
+        )
+        self._spawn_task(self._rehome(None))
+        await self._read(h, conn)
+
+    async def _read(self, h: WorkerHandle, conn: Connection) -> None:
+        while True:
+            try:
+                msg = await conn.recv()
+            except ProtocolError as exc:
+                log.warning("worker %s sent a bad line: %s", h.worker_id, exc)
+                continue
+            if msg is None:
+                break
+            if isinstance(msg, p.Result):
+                h.on_result(msg)
+            elif isinstance(msg, Notification):
+                h.track_event(msg.event)
+                self._publish(h.worker_id, msg.event)
+        await conn.close()
+        if h.conn is conn:
+            if h.proc is None:  # a remote worker: its connection is all we have
+                self._worker_lost(h, None)
+            elif h.proc.returncode is None and not self._stopping:
+                # A worker closes its connection just before it exits (SIGTERM, shutdown);
+                # one that stays alive without a connection is of no use: kill it.
+                try:
+                    await asyncio.wait_for(asyncio.shield(h.proc.wait()), 3.0)
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        h.proc.kill()
+            # A local worker is reported by _watch, with its exit status.
+
+    def _publish(self, worker_id: str, event: Any) -> None:
+        ev = PoolEvent(worker_id, event)
+        self._events.put_nowait(ev)
+        if self._on_event is not None:
+            try:
+                self._on_event(ev)
+            except Exception:
+                log.exception("on_event callback failed")
+
+    # ----------------------------------------------------------------- health, re-homing
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.health_interval)
+            await asyncio.gather(
+                *(
+                    self._health(h)
+                    for h in list(self._handles.values())
+                    if h.state == WorkerState.UP
+                )
+            )
+
+    async def _health(self, h: WorkerHandle) -> None:
+        try:
+            await h.command(p.Ping(), self.config.health_timeout)
+            h.health_misses = 0
+        except CommandFailed:
+            h.health_misses += 1
+            if h.health_misses >= self.config.health_failures and h.proc is not None:
+                log.warning(
+                    "worker %s failed %d health checks: killing", h.worker_id, h.health_misses
+                )
+                h.health_misses = 0
+                with contextlib.suppress(ProcessLookupError):
+                    h.proc.kill()
+
+    def _pick_home(self) -> str | None:
+        up = [h for h in self._handles.values() if h.state == WorkerState.UP]
+        if not up:
+            return None
+        load = {h.worker_id: 0 for h in up}
+        for _, home in self._registrations.values():
+            if home in load:
+                load[home] += 1
+        return min(load, key=lambda w: (load[w], w))
+
+    async def _rehome(self, dead: str | None) -> None:
+        """Move registrations off ``dead`` (or place homeless ones) onto an up worker."""
+        if self._stopping:
+            return
+        for account, (reg, home) in list(self._registrations.items()):
+            if home != dead:
+                continue
+            self._registrations[account] = (reg, None)
+            target = self._pick_home()
+            if target is None:
+                return  # the next WorkerUp calls us again
+            try:
+                await self.command(target, reg)
+                self._registrations[account] = (reg, target)
+                log.info("registration %s re-homed to %s", account, target)
+            except CommandFailed as exc:
+                log.warning("re-homing %s failed: %s", account, exc)
+
+    async def _quiet(self, h: WorkerHandle, cmd: Any) -> None:
+        with contextlib.suppress(CommandFailed):
+            await h.command(cmd, self.config.command_timeout)
+
+    def _spawn_task(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

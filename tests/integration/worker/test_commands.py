@@ -1,0 +1,130 @@
+"""The rest of the command set, end to end: early media, prompts, stop, record
+pause/resume, DTMF both ways, unbridge/re-bridge, reject with a code, dial timeout."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.ipc import protocol as p
+from gateway.supervisor import CommandFailed
+from tests.integration.worker.conftest import (
+    MUSIC,
+    REPO,
+    expect_refusal,
+    is_event,
+    leg_state,
+    start_caller,
+)
+from tests.support import audio, ports
+from tests.support.agent_ua_client import AgentProcess
+from tests.support.sipp import uac_wait_bye
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+BEEP = str(REPO / "config" / "prompts" / "beep.wav")
+
+
+async def test_early_media_prompt_dtmf_both_ways_and_record_pause(make_harness, pcaps, tmp_path):
+    h = await make_harness(1)
+    agent_port = ports.sip_block(1)
+    agent = await AgentProcess.start(
+        [
+            "--user",
+            "carol",
+            "--no-register",
+            "--sip-port",
+            str(agent_port),
+            "--rtp-port",
+            str(ports.rtp_block(40)),
+            "--never-answer",
+            "--tone",
+            "1000",
+        ]
+    )
+    caller = await start_caller(
+        tmp_path, h.pool.workers()[0].sip_port, pcaps["tone440_long"], None, end=uac_wait_bye()
+    )
+    try:
+        leg = (await h.wait(is_event(p.IncomingCall), 10)).event.leg
+        # 183 with a prompt: early media, the call is not answered yet.
+        await h.cmd("w1", p.Answer(leg, code=183, prompt=BEEP))
+        early = await h.wait(leg_state(leg, "early"), 5)
+        assert early.event.code == 183
+        done = await h.wait(is_event(p.PlaybackDone, leg=leg), 5)
+        assert done.event.path == BEEP
+        await h.cmd("w1", p.Answer(leg))
+        await h.wait(leg_state(leg, "confirmed"), 5)
+        await h.cmd("w1", p.Play(leg, MUSIC, loop=True))
+        await h.cmd("w1", p.StopPlay(leg))
+
+        # Record 1 s, pause 1 s, record 1 s: the file holds ~2 s.
+        rec = str(tmp_path / "paused.wav")
+        await h.cmd("w1", p.RecordStart(leg, rec))
+        await asyncio.sleep(1.0)
+        await h.cmd("w1", p.RecordPause(leg))
+        await asyncio.sleep(1.0)
+        await h.cmd("w1", p.RecordResume(leg))
+        await asyncio.sleep(1.0)
+        await h.cmd("w1", p.RecordStop(leg))
+        closed = (await h.wait(is_event(p.RecordingClosed, leg=leg), 5)).event
+        assert 1.6 < closed.duration < 2.6, closed
+        x, rate = audio.read_wav(rec)
+        assert audio.dominant_frequency(x, rate) == pytest.approx(440, abs=15)
+
+        # A ringing agent that never answers: the dial times out with 408.
+        await h.cmd("w1", p.Dial(f"sip:carol@127.0.0.1:{agent_port}", leg="slow", timeout=1.0))
+        await agent.wait_event("incoming")
+        gone = await h.wait(leg_state("slow", "disconnected"), 5)
+        assert gone.event.code in (408, 487)
+        await agent.wait_event("call_state", state="disconnected")
+        # Now it answers: bridge, DTMF each way, unbridge and bridge again.
+        await agent.send({"cmd": "mode", "mode": "answer", "delay": 0.1})
+        await agent.send({"cmd": "state"})  # a round trip: the mode is in force
+        await agent.wait_event("status", mode="answer")
+        await h.cmd("w1", p.Dial(f"sip:carol@127.0.0.1:{agent_port}", leg="carol"))
+        await h.wait(leg_state("carol", "confirmed"), 5, why=lambda: agent.events)
+        await h.cmd("w1", p.Bridge(leg, "carol"))
+        await h.cmd("w1", p.SendDtmf("carol", "5*"))
+        assert await agent.wait_event("dtmf", digit="*")
+        await agent.send({"cmd": "dtmf", "digits": "7"})
+        await h.wait(is_event(p.DtmfDigit, leg="carol", digit="7"), 5)
+        await h.cmd("w1", p.Unbridge(leg, "carol"))
+        await h.cmd("w1", p.Bridge(leg, "carol", linked=False))
+        with pytest.raises(CommandFailed) as err:
+            await h.cmd("w1", p.Bridge(leg, leg))
+        assert err.value.code == p.E_BAD_ARGS
+        # Not linked: the agent leaving leaves the caller up.
+        await agent.send({"cmd": "hangup"})
+        await h.wait(leg_state("carol", "disconnected"), 5)
+        await asyncio.sleep(0.3)
+        assert (await h.cmd("w1", p.Ping()))["legs"] == 1
+        await h.cmd("w1", p.Hangup(leg))
+        await h.wait(leg_state(leg, "disconnected"), 5)
+        assert await caller.wait(10) == 0, caller.errors()
+    finally:
+        caller.kill()
+        assert await agent.stop() == 0
+    assert [e["digit"] for e in agent.find("dtmf")] == ["5", "*"]
+
+
+async def test_unanswered_call_is_rejected_with_the_given_code(make_harness, tmp_path):
+    h = await make_harness(1)
+    port = h.pool.workers()[0].sip_port
+
+    async def reject_next() -> None:
+        leg = (await h.wait(is_event(p.IncomingCall), 10)).event.leg
+        await h.cmd("w1", p.Hangup(leg, code=404, reason="Not in service"))
+
+    task = asyncio.create_task(reject_next())
+    await expect_refusal(tmp_path, port, 404)
+    await task
+    ended = (
+        await h.wait(
+            lambda ev: isinstance(ev.event, p.LegState) and ev.event.state == "disconnected", 5
+        )
+    ).event
+    assert ended.code == 404
+    with pytest.raises(CommandFailed) as err:
+        await h.cmd("w1", p.Play("no-such-leg", MUSIC))
+    assert err.value.code == p.E_NO_SUCH_LEG

@@ -1,0 +1,401 @@
+"""`contactgw run` as a black box, with a sipp carrier and pjsua2 softphones around it.
+
+    gw = Gateway(tmp, config_overrides)   # writes the YAML, picks free ports
+    await gw.start()                      # starts the process, waits for /health == ok
+    phone = await AgentPhone.start(gw, "alice", tone=1000)
+    rc = await gw.call("+15550100100", hold_ms=5000)   # sipp as the trunk
+    await gw.stop()                       # SIGTERM; asserts a clean exit
+
+End-to-end tests own SIP ports 25000-26999, RTP 48000-52999 and TCP 27000-27999
+(other suites use other ranges and may run at the same time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from tests.support.ports import block
+from tests.support.rtp_pcap import tone_packets, write_pcap
+from tests.support.sipp import Sipp, render_scenario
+
+SIP_RANGE, RTP_RANGE = (25000, 26999), (48000, 52999)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tcp_port() -> int:
+    for port in range(27000 + os.getpid() % 500, 28000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free TCP port in 27000-27999")
+
+
+def udp_bound(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+async def wait_bound(port: int, timeout: float = 5.0) -> None:
+    """Until a freshly started peer listens on `port` (UDP)."""
+    for _ in range(int(timeout / 0.05)):
+        if udp_bound(port):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing listens on udp/{port}")
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class Gateway:
+    def __init__(
+        self,
+        tmp: Path,
+        routing: dict[str, Any],
+        *,
+        workers: int = 3,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.tmp = tmp
+        self.edge_port = block(SIP_RANGE, 1, align=1)
+        self.worker_port = block(SIP_RANGE, workers, align=1)
+        self.registrar_port = block(SIP_RANGE, 1, align=1)
+        self.trunk_port = block(SIP_RANGE, 1, align=1)
+        rtp = block(RTP_RANGE, workers * 16)
+        self.api_port = tcp_port()
+        self.trunk_password = "trunk-secret"
+        config = {
+            "data_dir": str(tmp / "var"),
+            "log_level": "info",
+            "sip": {
+                "domain": "127.0.0.1",
+                "listen_address": "127.0.0.1",
+                "listen_port": self.edge_port,
+                "worker_address": "127.0.0.1",
+                "rtp_port_min": rtp,
+                "rtp_port_max": rtp + workers * 16 - 1,
+            },
+            "trunks": [
+                {
+                    "name": "carrier",
+                    "registrar": f"sip:127.0.0.1:{self.registrar_port}",
+                    "username": "gw",
+                    "password": self.trunk_password,
+                    "register": True,
+                    "register_expires": 60,
+                    "allowed_sources": [f"127.0.0.1:{self.trunk_port}"],
+                }
+            ],
+            "workers": {
+                "count": workers,
+                "callers_per_worker": 2,
+                "first_sip_port": self.worker_port,
+                "rtp_ports_per_worker": 16,
+            },
+            "api": {"host": "127.0.0.1", "port": self.api_port},
+            "recordings": {"directory": "recordings", "stereo": True},
+            **routing,
+        }
+        self.config = deep_merge(config, overrides or {})
+        self.config_path = tmp / "contactgw.yaml"
+        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        self.log_path = tmp / "contactgw.log"
+        self.proc: asyncio.subprocess.Process | None = None
+        self.registrar: Sipp | None = None
+        self.api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.api_port}", timeout=5)
+        self._pcaps: dict[float, str] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, *, with_registrar: bool = True, wait_ok: bool = True) -> None:
+        if with_registrar:
+            await self.start_registrar()
+        log = self.log_path.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "run",
+            "--config",
+            str(self.config_path),
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            cwd=str(REPO),
+        )
+        await self.wait_health("ok" if wait_ok else None, timeout=40)
+
+    async def start_registrar(self, password: str | None = None) -> None:
+        scenario = self.tmp / "trunk_registrar.xml"
+        scenario.write_text((REPO / "tests/support/sipp/trunk_registrar.xml").read_text())
+        self.registrar = Sipp(
+            scenario,
+            sip_port=self.registrar_port,
+            media_port=block(RTP_RANGE, 2),
+            calls=1000,
+            timeout_s=600,
+            log_dir=self.tmp,
+            extra=[
+                "-key",
+                "user",
+                "gw",
+                "-key",
+                "password",
+                password or self.trunk_password,
+                "-key",
+                "expires",
+                "60",
+            ],
+        )
+        await self.registrar.start()
+
+    async def wait_health(self, status: str | None, timeout: float) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        last: Any = None
+        while asyncio.get_running_loop().time() < deadline:
+            if self.proc is not None and self.proc.returncode is not None:
+                raise AssertionError(f"contactgw exited {self.proc.returncode}:\n{self.log()}")
+            with contextlib.suppress(httpx.HTTPError):
+                response = await self.api.get("/health")
+                last = response.json()
+                if status is None or last.get("status") == status:
+                    return last  # type: ignore[no-any-return]
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"health never became {status}: {last}\n{self.log()}")
+
+    async def stop(self) -> int:
+        await self.api.aclose()
+        rc = 0
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = await asyncio.wait_for(self.proc.wait(), 40)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                rc = await self.proc.wait()
+        if self.registrar is not None:
+            self.registrar.kill()
+        return rc
+
+    def log(self, tail: int = 6000) -> str:
+        return self.log_path.read_text(errors="replace")[-tail:] if self.log_path.exists() else ""
+
+    # ------------------------------------------------------------------ calls
+    def pcap(self, freq: float, seconds: float = 12.0) -> str:
+        if freq not in self._pcaps:
+            path = self.tmp / f"tone{int(freq)}.pcap"
+            write_pcap(path, tone_packets(freq, seconds))
+            self._pcaps[freq] = str(path)
+        return self._pcaps[freq]
+
+    def caller(
+        self,
+        did: str,
+        *,
+        hold_ms: int = 4000,
+        calls: int = 1,
+        rate: int = 10,
+        caller: str = "+15551230000",
+        rejected_code: int | None = None,
+        timeout_s: int = 60,
+    ) -> Sipp:
+        if rejected_code is None:
+            scenario = render_scenario(
+                "trunk_call.xml", self.tmp, pcap=self.pcap(440), hold_ms=hold_ms, caller=caller
+            )
+        else:
+            scenario = render_scenario(
+                "trunk_call_rejected.xml", self.tmp, code=rejected_code, caller=caller
+            )
+        sipp = Sipp(
+            scenario,
+            sip_port=self.trunk_port,
+            media_port=block(RTP_RANGE, 4 * calls),
+            target=("127.0.0.1", self.edge_port),
+            service=did,
+            calls=calls,
+            timeout_s=timeout_s,
+            log_dir=self.tmp,
+        )
+        idx = sipp.args.index("-r")
+        sipp.args[idx + 1] = str(rate)
+        return sipp
+
+    async def call(self, did: str, **kwargs: Any) -> Sipp:
+        sipp = self.caller(did, **kwargs)
+        await sipp.start()
+        return sipp
+
+    # ------------------------------------------------------------------ API helpers
+    async def get(self, path: str) -> Any:
+        response = await self.api.get(path)
+        response.raise_for_status()
+        return response.json()
+
+    async def wait_for(
+        self, what: str, probe: Callable[[], Any], timeout: float = 15.0, interval: float = 0.2
+    ) -> Any:
+        """Poll an async probe until it returns something truthy (bounded)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        value: Any = None
+        while asyncio.get_running_loop().time() < deadline:
+            value = await probe()
+            if value:
+                return value
+            await asyncio.sleep(interval)
+        raise AssertionError(f"timed out waiting for {what}; last {value!r}\n{self.log()}")
+
+    async def agent_state(self, agent: str) -> str:
+        return str((await self.get(f"/agents/{agent}"))["state"])
+
+    async def cdr(self, n: int = 1) -> list[dict[str, Any]]:
+        """The n most recent call records, once all n are closed (ended_at set)."""
+
+        async def probe() -> list[dict[str, Any]] | None:
+            rows = await self.get(f"/cdr?limit={n}")
+            return rows if len(rows) >= n and all(r["ended_at"] for r in rows) else None
+
+        return await self.wait_for(f"{n} closed call records", probe)  # type: ignore[no-any-return]
+
+    async def metric(self, name: str, **labels: str) -> float:
+        text = (await self.api.get("/metrics")).text
+        for line in text.splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            if all(f'{k}="{v}"' in line for k, v in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+
+class AgentPhone:
+    """A pjsua2 softphone process (tests.support.agent_ua) registered at the edge."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, user: str) -> None:
+        self.proc, self.user = proc, user
+        self.events: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def start(
+        cls,
+        gw: Gateway,
+        user: str,
+        *,
+        tone: float = 1000.0,
+        answer_after: float | None = 0.5,
+        reject: int = 0,
+        record: bool = False,
+    ) -> AgentPhone:
+        password = gw.config["agents"][user]["password"]
+        args = [
+            sys.executable,
+            "-m",
+            "tests.support.agent_ua",
+            "--user",
+            user,
+            "--password",
+            password,
+            "--registrar",
+            f"sip:127.0.0.1:{gw.edge_port}",
+            "--domain",
+            "127.0.0.1",
+            "--sip-port",
+            str(block(SIP_RANGE, 1, align=1)),
+            "--rtp-port",
+            str(block(RTP_RANGE, 8)),
+            "--tone",
+            str(tone),
+            "--expires",
+            "60",
+        ]
+        if reject:
+            args += ["--reject", str(reject)]
+        elif answer_after is None:
+            args += ["--never-answer"]
+        else:
+            args += ["--answer-after", str(answer_after)]
+        if record:
+            args += ["--record", str(gw.tmp / f"{user}-{{n}}.wav")]
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=(gw.tmp / f"{user}.stderr").open("ab"),
+            cwd=str(REPO),
+        )
+        phone = cls(proc, user)
+        await phone.wait("registration", lambda e: e.get("registered") is True, timeout=10)
+        return phone
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            with contextlib.suppress(ValueError):
+                self.events.append(json.loads(line))
+                self._changed.set()
+
+    def seen(
+        self, event: str, pred: Callable[[dict[str, Any]], bool] = lambda e: True
+    ) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == event and pred(e)]
+
+    async def wait(
+        self,
+        event: str,
+        pred: Callable[[dict[str, Any]], bool] = lambda e: True,
+        timeout: float = 15.0,
+    ) -> dict[str, Any]:
+        async def first() -> dict[str, Any]:
+            while True:
+                found = self.seen(event, pred)
+                if found:
+                    return found[0]
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(first(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"{self.user}: no {event} event; saw {self.events[-8:]}") from None
+
+    async def send(self, **command: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(command) + "\n").encode())
+        await self.proc.stdin.drain()
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(Exception):
+                await self.send(cmd="quit")
+            try:
+                await asyncio.wait_for(self.proc.wait(), 8)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        self._reader.cancel()

@@ -1,0 +1,50 @@
+"""Free port blocks inside this suite's ranges (other suites run concurrently).
+
+Worker tests own SIP ports 21000-22999 and RTP ports 40000-44999 on 127.0.0.1. A
+block is handed out only if every port in it binds (UDP) right now; a per-process
+cursor starting at a random offset keeps parallel runs from racing for the same.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+
+SIP_RANGE = (21000, 22999)
+RTP_RANGE = (40000, 44999)
+_cursor: dict[tuple[int, int], int] = {}
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def block(rng: tuple[int, int], size: int, align: int = 2) -> int:
+    """First port of ``size`` consecutive free UDP ports within ``rng``."""
+    lo, hi = rng
+    span = hi - lo + 1
+    start = _cursor.get(rng)
+    if start is None:
+        start = lo + random.randrange(0, span // align) * align
+    for attempt in range(span // align):
+        base = lo + ((start - lo + attempt * align) % span)
+        base -= (base - lo) % align
+        if base + size - 1 > hi:
+            continue
+        if all(_free(base + i) for i in range(size)):
+            _cursor[rng] = base + size + (-size % align)
+            return base
+    raise RuntimeError(f"no {size} free ports in {rng}")
+
+
+def sip_block(size: int) -> int:
+    return block(SIP_RANGE, size, align=1)
+
+
+def rtp_block(size: int) -> int:
+    return block(RTP_RANGE, size, align=2)
