@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import gc
 import heapq
 import pstats
 import random
@@ -96,11 +97,13 @@ def setup(engine_handle: Callable[[Any, float], list[Any]], rng: random.Random) 
 
 
 def run(handle: Callable[[Any, float], list[Any]], engine: Engine | None, n_events: int,
-        seed: int) -> Driver:  # fmt: skip
+        seed: int, freeze: bool = True) -> Driver:  # fmt: skip
     """Drive `handle` (the engine's, or the floor's) with the same event stream shape."""
     d = Driver(seed, handle)
     rng = d.rng
     setup(handle, rng)
+    if freeze:  # what a long-running control plane should do once config is loaded:
+        gc.freeze()  # the 10k agents and 500 queues leave the GC's generations
     rate = N_AGENTS * 0.8 / (AHT + WRAP + RING)  # calls per second at ~85 % busy
     d.push(rng.expovariate(rate), "arrive")
     d.push(60.0, "pause")
@@ -138,6 +141,30 @@ def run(handle: Callable[[Any, float], list[Any]], engine: Engine | None, n_even
     return d
 
 
+class GcWatch:
+    """Collects the collector's pauses (generation 2 ones are the latency spikes)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._t0 = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._t0))
+
+    def summary(self) -> str:
+        parts = []
+        for gen in (0, 1, 2):
+            p = [d for g, d in self.pauses if g == gen]
+            if p:
+                parts.append(
+                    f"gen{gen}: {len(p)} x, total {sum(p) * 1e3:.0f} ms, max {max(p) * 1e3:.1f} ms"
+                )
+        return "; ".join(parts) or "none"
+
+
 def percentile(data: list[int], p: float) -> float:
     return data[min(len(data) - 1, int(p * len(data)))] / 1000.0  # microseconds
 
@@ -162,21 +189,26 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile the engine run")
+    parser.add_argument("--no-gc-freeze", action="store_true", help="skip gc.freeze() after setup")
     args = parser.parse_args()
 
     engine = Engine()
+    watch = GcWatch()
+    gc.callbacks.append(watch)
     t0 = time.perf_counter()
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
-    d = run(engine.handle, engine, args.events, args.seed)
+    d = run(engine.handle, engine, args.events, args.seed, freeze=not args.no_gc_freeze)
     if profiler:
         profiler.disable()
     wall = time.perf_counter() - t0
+    gc.callbacks.remove(watch)
     waiting = sum(len(engine.waiting(q)) for q in engine.queue_ids())
     print(f"{N_AGENTS} agents, {N_QUEUES} queues, {len(SKILLS)} skills; "
           f"{d.calls} calls, {waiting} waiting at the end; wall {wall:.1f} s")  # fmt: skip
     eng = report("engine", d.latencies)
+    print(f"GC pauses during the whole run (setup included): {watch.summary()}")
 
     def trivial(event: Any, now: float) -> list[Any]:
         return [event] if now < 0 else []

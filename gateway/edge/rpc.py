@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,10 @@ _RELOAD_BUSY = "Ongoing reload"
 class JsonRpcClient:
     def __init__(self, server_path: Path, *, timeout: float = 2.0) -> None:
         self._server = str(server_path)
-        self._client_path = f"{server_path.parent}/rpc-client-{os.getpid()}-{id(self):x}.sock"
+        # Our reply socket lives in the temp dir, not the run dir: a unix socket path is
+        # limited to 108 bytes, and a deep run dir would silently truncate it.
+        self._client_path = os.path.join(
+            tempfile.gettempdir(), f"contactgw-rpc-{os.getpid()}-{id(self):x}.sock")
         self._timeout = timeout
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()

@@ -63,7 +63,8 @@ class WorkerHandle:
         self.restarts = 0
         self.failures = 0  # consecutive short-lived runs, for the backoff
         self.health_misses = 0
-        self.started_at = 0.0
+        self.started_at = 0.0  # last hello
+        self.spawned_at = 0.0  # last process start
         self.up_event = asyncio.Event()
 
     @property

@@ -221,6 +221,7 @@ class WorkerPool:
             # A log file opened once per spawn; blocking for microseconds is fine here.
             stderr = open(os.path.join(cfg.log_dir, f"{h.worker_id}.log"), "ab")  # noqa: ASYNC230, SIM115
         h.state = WorkerState.STARTING
+        h.spawned_at = time.monotonic()
         h.proc = await asyncio.create_subprocess_exec(
             *args,
             stdin=asyncio.subprocess.DEVNULL,
@@ -239,16 +240,26 @@ class WorkerPool:
         self._worker_lost(h, code)
         if self._stopping or h.spec is None:
             return
-        ran = time.monotonic() - h.started_at if h.started_at else 0.0
-        h.failures = 0 if ran >= self.config.stable_after else h.failures + 1
-        delay = min(
-            self.config.backoff_max, self.config.backoff_initial * (2 ** max(0, h.failures - 1))
-        )
-        log.warning("worker %s exited (%s); restarting in %.1fs", h.worker_id, code, delay)
-        await asyncio.sleep(delay)
-        if not self._stopping:
+        while not self._stopping:
+            # Backoff from the spawn time: a worker that cannot even start (port taken,
+            # broken install) must not be respawned in a tight loop.
+            ran = time.monotonic() - h.spawned_at
+            h.failures = 0 if ran >= self.config.stable_after else h.failures + 1
+            delay = min(
+                self.config.backoff_max,
+                self.config.backoff_initial * (2 ** max(0, h.failures - 1)),
+            )
+            log.warning("worker %s exited (%s); restarting in %.1fs", h.worker_id, code, delay)
+            await asyncio.sleep(delay)
+            if self._stopping:
+                return
             h.restarts += 1
-            await self._spawn(h)
+            try:
+                await self._spawn(h)
+                return
+            except OSError as exc:  # e.g. the interpreter vanished: keep trying, slower
+                log.error("cannot spawn worker %s: %s", h.worker_id, exc)
+                h.spawned_at = time.monotonic()
 
     def _worker_lost(self, h: WorkerHandle, code: int | None) -> None:
         if h.state == WorkerState.DOWN:

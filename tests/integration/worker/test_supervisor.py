@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 
 import pytest
 
@@ -171,3 +172,21 @@ async def test_sigterm_drains_hangs_up_after_grace_and_exits_zero(make_harness, 
         )  # the supervisor restarts it
     finally:
         caller.kill()
+
+
+async def test_worker_that_cannot_start_is_retried_with_backoff(make_harness):
+    h = await make_harness(1, start=False, backoff_initial=0.2, start_timeout=2.0)
+    h.expected_deaths = -1  # counted below
+    port = h.pool.config.sip_port_base
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blocker.bind(("127.0.0.1", port))  # the worker's SIP port is taken
+    try:
+        with pytest.raises(RuntimeError, match="did not start"):
+            await h.pool.start()
+        failures = [ev for ev in h.history if isinstance(ev.event, WorkerDown)]
+        assert 2 <= len(failures) <= 5  # 0.2, 0.4, 0.8 s ... not a tight loop
+        assert {ev.event.exit_code for ev in failures} == {2}
+    finally:
+        blocker.close()
+    await h.wait(is_event(WorkerUp, worker_id="w1"), 10)  # port free again: it comes up
+    assert (await h.cmd("w1", p.Ping()))["legs"] == 0
