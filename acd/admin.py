@@ -62,12 +62,12 @@ def remove_queue(eng: Engine, e: ev.RemoveQueue, now: float) -> None:
     q = eng._queue(e.queue_id)
     for agent in list(q.members.values()):  # first, so freed agents look elsewhere
         _part(eng, agent, q, now)
+    del eng._queues[e.queue_id]  # before overflowing: no call can come back into it
     freed = []
     for call in list(q.waiting):
         freed += eng._cancel_offers(call, now, "queue-removed")
         calls.overflow(eng, call, "queue-removed", now)
     eng._ready_all(freed, now)
-    del eng._queues[e.queue_id]
 
 
 # --- agents ----------------------------------------------------------------------------

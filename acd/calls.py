@@ -25,20 +25,19 @@ _AS, _AT, _CS, _CT = AgentState, AgentTrigger, CallState, CallTrigger
 EWT_ALPHA = 0.25  # weight of the newest handle time in the EWT average (Asterisk: 1/4)
 
 
-# queue entry/exit ----------
-def enter(eng: Engine, call: CallRt, q: QueueRt, now: float, *, refuse: bool = True) -> None:
+# --- queue entry/exit ----------------------------------------------------------------
+def enter(eng: Engine, call: CallRt, q: QueueRt, now: float) -> None:
     """Admit `call` into `q` (or send it on to the overflow target)."""
     cfg = q.config
     q.stats.arrival(now)
     call.queue = q
-    if refuse:
-        full = cfg.max_length is not None and len(q.waiting) >= cfg.max_length
-        empty = (cfg.join is JoinPolicy.IF_LOGGED_IN and q.n_logged_in == 0) or (
-            cfg.join is JoinPolicy.IF_UNPAUSED and q.n_staffed == 0
-        )
-        if full or empty:
-            overflow(eng, call, "full" if full else "empty", now)
-            return
+    full = cfg.max_length is not None and len(q.waiting) >= cfg.max_length
+    empty = (cfg.join is JoinPolicy.IF_LOGGED_IN and q.n_logged_in == 0) or (
+        cfg.join is JoinPolicy.IF_UNPAUSED and q.n_staffed == 0
+    )
+    if full or empty:
+        overflow(eng, call, "full" if full else "empty", now)
+        return
     call.state = call_next(call.state, _CT.ENQUEUE)
     call.entered = now
     call.relax_taken = 0
@@ -126,7 +125,7 @@ def announce(eng: Engine, call: CallRt, now: float) -> None:
     )
 
 
-# call events ----------
+# --- call events ---------------------------------------------------------------------
 def call_arrived(eng: Engine, e: ev.CallArrived, now: float) -> None:
     if e.call_id in eng._calls:
         raise InvalidTransitionError(f"call {e.call_id!r} already in the ACD")

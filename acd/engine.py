@@ -4,9 +4,9 @@
     commands = engine.handle(event, now)     # any acd.events event
     commands = engine.handle_timer(now)      # when now >= engine.next_deadline()
 
-Theory of operation. Every `handle` first fires the timers that are due, then applies the
-event (and fires timers again after a config change, which can make one due at once). The engine keeps
-two invariants after every call:
+Theory of operation. Every `handle` first fires the timers that are due, then applies
+the event (and fires timers again after a config change, which can make one due at
+once). The engine keeps two invariants after every call:
 
 1. *Work conservation*: no QUEUED call has an AVAILABLE agent that is eligible for it
    (a member of the call's queue with the skills of the call's current requirement).

@@ -8,6 +8,7 @@ records, agent states and metrics, read through the gateway's own API.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -134,6 +135,16 @@ async def test_answered_call_is_bridged_and_recorded_in_stereo(
     await logged_in(gw, "alice")
     assert await gw.metric("contactgw_calls_total", queue="sales", disposition="answered") == 1
 
+    async def sampled() -> bool:  # gauges are sampled once a second
+        return await gw.metric("contactgw_queue_agents", queue="sales", state="available") == 1
+    await gw.wait_for("agent gauge", sampled, timeout=5)
+    kpis = {q["name"]: q for q in await gw.get("/queues")}["sales"]
+    assert (kpis["offered"], kpis["answered"], kpis["abandoned"]) == (1, 1, 0)
+    assert kpis["service_level"] == 1.0 and kpis["asa_seconds"] < 5
+    assert await gw.metric("contactgw_queue_service_level_ratio", queue="sales") == 1.0
+    assert await gw.metric("contactgw_worker_up", worker="w1") == 1.0
+    assert await gw.metric("contactgw_edge_up") == 1.0
+
 
 async def test_unknown_did_hears_an_announcement_and_gets_404(gw: Gateway) -> None:
     await finished(gw, await gw.call("+15559990000", rejected_code=404))
@@ -191,3 +202,36 @@ async def test_overflow_on_max_wait_announces_and_hangs_up(gw: Gateway) -> None:
     arrived = dt.datetime.fromisoformat(row["arrived_at"])
     ended = dt.datetime.fromisoformat(row["ended_at"])
     assert 4.0 <= (ended - arrived).total_seconds() < 15.0
+
+
+async def test_agent_api_changes_state_and_rejects_bad_requests_with_reasons(
+        gw: Gateway, phones: dict[str, AgentPhone]) -> None:
+    if "alice" not in phones:
+        phones["alice"] = await AgentPhone.start(gw, "alice", tone=1000)
+    await logged_in(gw, "alice")
+    paused = await gw.api.post("/agents/alice/pause", json={"reason": "lunch"})
+    assert paused.status_code == 200
+    assert (paused.json()["state"], paused.json()["pause_reason"]) == ("paused", "lunch")
+
+    # a paused agent gets no call: the caller waits, then abandons
+    await finished(gw, await gw.call("+15550100100", hold_ms=2500))
+    (row,) = await gw.cdr(1)
+    assert (row["disposition"], row["offers"]) == ("abandoned", [])
+
+    again = await gw.api.post("/agents/alice/unpause")
+    assert again.status_code == 200 and again.json()["state"] == "available"
+    conflict = await gw.api.post("/agents/alice/unpause")
+    assert conflict.status_code == 409 and "not paused" in conflict.json()["detail"]
+    missing = await gw.api.post("/agents/nobody/login")
+    assert missing.status_code == 404 and "nobody" in missing.json()["detail"]
+    bad = await gw.api.post("/agents/alice/pause", json={"reason": "x" * 200})
+    assert bad.status_code == 422 and "reason" in bad.text
+    assert (await gw.api.get("/cdr?limit=0")).status_code == 422
+
+    out = await gw.api.post("/agents/alice/logout")
+    assert out.status_code == 200 and out.json()["state"] == "logged-out"
+    # an explicit logout wins over the registered phone's auto-login
+    await asyncio.sleep(1.5)
+    assert await gw.agent_state("alice") == "logged-out"
+    back = await gw.api.post("/agents/alice/login")
+    assert back.status_code == 200 and back.json()["state"] == "available"

@@ -15,11 +15,12 @@ from tests.integration.worker.conftest import (
     expect_refusal,
     is_event,
     leg_state,
+    start_agent,
     start_caller,
 )
 from tests.support import audio, ports
 from tests.support.agent_ua_client import AgentProcess
-from tests.support.sipp import uac_wait_bye
+from tests.support.sipp import uac_wait_bye, uas_bye
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 BEEP = str(REPO / "config" / "prompts" / "beep.wav")
@@ -128,3 +129,27 @@ async def test_unanswered_call_is_rejected_with_the_given_code(make_harness, tmp
     with pytest.raises(CommandFailed) as err:
         await h.cmd("w1", p.Play("no-such-leg", MUSIC))
     assert err.value.code == p.E_NO_SUCH_LEG
+
+
+async def test_dial_through_an_outbound_proxy_with_headers(make_harness, pcaps, tmp_path):
+    """The request URI names a host that does not exist; only the Route (the proxy,
+    i.e. the edge in production) gets the INVITE there."""
+    h = await make_harness(1)
+    agent, agent_port = await start_agent(tmp_path, pcaps["tone1000"], end=uas_bye(500))
+    try:
+        await h.cmd(
+            "w1",
+            p.Dial(
+                "sip:alice@agents.invalid",
+                leg="via-proxy",
+                proxy=f"sip:127.0.0.1:{agent_port}",
+                headers={"X-Call-Ref": "c-123"},
+                timeout=5,
+            ),
+        )
+        await h.wait(leg_state("via-proxy", "confirmed"), 5)
+        ended = await h.wait(leg_state("via-proxy", "disconnected"), 5)
+        assert ended.event.code == 200
+        assert await agent.wait(10) == 0, agent.errors()
+    finally:
+        agent.kill()

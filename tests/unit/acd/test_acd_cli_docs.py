@@ -18,8 +18,23 @@ def test_simulate_command_prints_kpis_and_theory(capsys: pytest.CaptureFixture[s
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
     args = parser.parse_args(
-        "--agents 3 --arrivals-per-hour 60 --aht 120 --sl-seconds 20 --patience 60 "
-        "--calls 500 --seed 4 --json".split()
+        [
+            "--agents",
+            "3",
+            "--arrivals-per-hour",
+            "60",
+            "--aht",
+            "120",
+            "--sl-seconds",
+            "20",
+            "--patience",
+            "60",
+            "--calls",
+            "500",
+            "--seed",
+            "4",
+            "--json",
+        ]
     )
     assert command.main(args) == 0
     out = json.loads(capsys.readouterr().out)
@@ -34,10 +49,14 @@ def test_simulate_command_prints_kpis_and_theory(capsys: pytest.CaptureFixture[s
 def test_simulate_command_without_a_stable_erlang_c(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
-    args = parser.parse_args("--agents 1 --arrivals-per-hour 60 --aht 30 --calls 50".split())
+    args = parser.parse_args(
+        ["--agents", "1", "--arrivals-per-hour", "60", "--aht", "30", "--calls", "50"]
+    )
     assert command.main(args) == 0
     assert json.loads(capsys.readouterr().out)["theory"]["model"] == "erlang-c"
-    args = parser.parse_args("--agents 1 --arrivals-per-hour 200 --aht 30 --calls 50".split())
+    args = parser.parse_args(
+        ["--agents", "1", "--arrivals-per-hour", "200", "--aht", "30", "--calls", "50"]
+    )
     assert command.main(args) == 0  # 1.7 erlangs on 1 agent: no steady state
     assert json.loads(capsys.readouterr().out)["theory"] is None
 

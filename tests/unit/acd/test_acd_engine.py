@@ -8,7 +8,7 @@ from acd_harness import Acd, of_type, offers
 from acd import commands as cmd
 from acd import events as ev
 from acd.errors import ClockError, ConfigError, InvalidTransitionError, UnknownEntityError
-from acd.model import AgentConfig, QueueConfig
+from acd.model import AgentConfig, QueueConfig, QueueTarget, Strategy
 from acd.states import AgentState as S
 from acd.states import CallState as C
 
@@ -63,7 +63,7 @@ def test_waiting_call_goes_to_agent_when_it_frees_up(acd: Acd) -> None:
 
 def test_offer_timeout_moves_to_next_agent(acd: Acd) -> None:
     acd.queue(offer_timeout=10.0)
-    acd.agent("a", at=None) if False else acd.agent("a")
+    acd.agent("a")
     acd.agent("b")
     assert offers(acd(ev.CallArrived("c", "q"), at=1)) == [("c", "a")]
     out = acd.tick(11.0)
@@ -207,7 +207,7 @@ def test_unknown_queue_diverts_and_late_events_are_harmless(acd: Acd) -> None:
 def test_same_inputs_same_outputs() -> None:
     def run() -> list[cmd.Command]:
         a = Acd(seed=7)
-        a.queue(strategy=__import__("acd.model").model.Strategy.RANDOM, offer_timeout=3)
+        a.queue(strategy=Strategy.RANDOM, offer_timeout=3)
         for i in range(5):
             a.agent(f"a{i}")
         for i in range(8):
@@ -248,7 +248,7 @@ def test_live_agent_update_changes_queues_and_skills(acd: Acd) -> None:
 
 def test_remove_queue_overflows_waiting_calls_and_remove_agent(acd: Acd) -> None:
     acd.queue("q2")
-    acd.queue("q", overflow=__import__("acd.model").model.QueueTarget("q2"))
+    acd.queue("q", overflow=QueueTarget("q2"))
     acd.agent("a", ("q",))
     acd(ev.CallArrived("c1", "q"))
     acd(ev.CallArrived("c2", "q"))
@@ -293,3 +293,26 @@ def test_next_deadline_skips_stale_timers(acd: Acd) -> None:
     assert acd.engine.next_deadline() == 10.0
     acd(ev.OfferAnswered("c", "a"), at=1)
     assert acd.engine.next_deadline() is None  # offer and max-wait timers are moot
+
+
+def test_removed_queue_never_gets_its_calls_back(acd: Acd) -> None:
+    acd.queue("b", max_length=0, overflow=QueueTarget("a"))
+    acd.queue("a", overflow=QueueTarget("b"))
+    acd(ev.CallArrived("c", "a"))
+    out = acd(ev.RemoveQueue("a"), at=1)
+    assert of_type(out, cmd.Overflowed) == [cmd.Overflowed("c", "a", "b", "queue-removed")]
+    assert [(d.call_id, d.reason) for d in of_type(out, cmd.Divert)] == [("c", "unknown-queue")]
+    assert acd.engine.call_ids() == []
+
+
+def test_queue_update_changes_who_is_eligible(acd: Acd) -> None:
+    acd.queue()
+    acd.agent("en", skills={"en": 3})
+    acd.agent("fr", skills={"fr": 3})
+    acd(ev.UpdateQueue(QueueConfig("q", required_skills={"fr": 2})), at=1)
+    assert offers(acd(ev.CallArrived("c1", "q"), at=2)) == [("c1", "fr")]
+    acd(ev.CallArrived("c2", "q"), at=3)  # "en" is idle but not eligible
+    view = acd.engine.call("c2")
+    assert view is not None and view.state is C.QUEUED
+    out = acd(ev.UpdateQueue(QueueConfig("q")), at=4)  # requirement dropped
+    assert offers(out) == [("c2", "en")]
