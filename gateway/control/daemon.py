@@ -170,6 +170,18 @@ class ControlPlane:
             case _:
                 self.flow.on_worker_event(pe.worker_id, event)
 
+    async def _worker_lost(self, worker_id: str) -> None:
+        """Stop sending calls to it, and end its dialogs at the edge: the carrier and the
+        agents' phones get a BYE instead of hanging on to a call nobody carries."""
+        await self._worker_state(worker_id, "inactive")
+        if self._stopping.is_set():
+            return
+        try:
+            ended = await self.edge.end_worker_dialogs(worker_id)
+            log.warning("ended %d dialogs of lost worker %s", ended, worker_id)
+        except Exception as exc:
+            log.error("could not end the dialogs of worker %s: %s", worker_id, exc)
+
     async def _worker_state(self, worker_id: str, state: str) -> None:
         with contextlib.suppress(Exception):
             await self.edge.set_worker_state(worker_id, state)

@@ -172,6 +172,9 @@ class WorkerPool:
         if not self._stopping:
             await self.drain(0)
         await self._wait_exit(5.0)
+        for h in self._handles.values():  # remote workers: they hang up on EOF
+            if h.conn is not None:
+                await h.conn.close()
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -416,8 +419,10 @@ class WorkerPool:
                 log.warning("re-homing %s failed: %s", account, exc)
 
     async def _quiet(self, h: WorkerHandle, cmd: Any) -> None:
+        """Best effort (drain/shutdown): a worker that does not answer in 3 s is not
+        waited for; it is killed or disconnected afterwards."""
         with contextlib.suppress(CommandFailed):
-            await h.command(cmd, self.config.command_timeout)
+            await h.command(cmd, min(self.config.command_timeout, 3.0))
 
     def _spawn_task(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

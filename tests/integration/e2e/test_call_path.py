@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -235,3 +238,65 @@ async def test_agent_api_changes_state_and_rejects_bad_requests_with_reasons(
     assert await gw.agent_state("alice") == "logged-out"
     back = await gw.api.post("/agents/alice/login")
     assert back.status_code == 200 and back.json()["state"] == "available"
+
+
+def worker_pid(gw: Gateway, worker_id: str) -> int:
+    port = gw.worker_port + int(worker_id.lstrip("w")) - 1
+    out = subprocess.run(["pgrep", "-f", f"gateway.sip.worker --id {worker_id} .*--sip-port {port}"],
+                         capture_output=True, text=True, check=False).stdout.split()
+    assert len(out) == 1, out
+    return int(out[0])
+
+
+async def test_a_worker_killed_mid_call_loses_nothing_else(
+        gw: Gateway, phones: dict[str, AgentPhone]) -> None:
+    if "alice" not in phones:
+        phones["alice"] = await AgentPhone.start(gw, "alice", tone=1000)
+    await logged_in(gw, "alice")
+    def hung_up(e: dict[str, Any]) -> bool:
+        return e.get("state") == "disconnected"
+    before = len(phones["alice"].seen("call_state", hung_up))
+    sipp = await gw.call("+15550100100", hold_ms=20000)
+
+    async def talking() -> list[Any]:
+        return [c for c in await gw.get("/calls") if c["state"] == "connected"]
+    (call,) = await gw.wait_for("a connected call", talking)
+    await asyncio.sleep(1.0)  # some audio in the recordings
+    os.kill(worker_pid(gw, call["worker"]), signal.SIGKILL)
+
+    # The edge ends the dead worker's dialogs: BYE to the carrier and to the agent's phone.
+    await finished(gw, sipp, timeout=20)
+    async def phone_freed() -> bool:
+        return len(phones["alice"].seen("call_state", hung_up)) > before
+    await gw.wait_for("alice's phone hung up by the edge", phone_freed, timeout=15)
+    (row,) = await gw.cdr(1)
+    assert (row["id"], row["disposition"], row["agent"]) == (call["id"], "answered", "alice")
+
+    async def repaired() -> Any:
+        return (await gw.get("/cdr?limit=1"))[0]["recording_caller"]
+    caller = await gw.wait_for("caller recording", repaired, timeout=25)
+    audio, rate = read_channels(caller)  # header checked: repaired after the kill
+    assert len(audio) / rate > 0.5
+    assert tone_power(audio[:, 0], rate, 440) > 10 * tone_power(audio[:, 0], rate, 1000)
+
+    async def pool_whole() -> bool:
+        return (await gw.get("/health"))["workers"]["up"] == 3
+    await gw.wait_for("the worker restarted", pool_whole, timeout=20)
+    await logged_in(gw, "alice")
+    await finished(gw, await gw.call("+15550100100", hold_ms=2000))
+    (after,) = await gw.cdr(1)
+    assert (after["disposition"], after["agent"]) == ("answered", "alice")
+
+
+async def test_trunk_registration_survives_its_worker_dying(gw: Gateway) -> None:
+    (trunk,) = (await gw.wait_health("ok", timeout=20))["trunks"]
+    home = trunk["worker"]
+    os.kill(worker_pid(gw, home), signal.SIGKILL)
+
+    async def rehomed() -> Any:
+        health = await gw.get("/health")
+        (t,) = health["trunks"]
+        return t if t["registered"] and t["worker"] != home else None
+    moved = await gw.wait_for("trunk registered from another worker", rehomed, timeout=20)
+    assert moved["last_code"] == 200
+    await gw.wait_health("ok", timeout=20)

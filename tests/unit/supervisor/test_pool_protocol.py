@@ -26,7 +26,9 @@ TOKEN = "s3cret"
 @pytest.fixture
 async def pool():
     events: list[PoolEvent] = []
-    pool = WorkerPool(PoolConfig(workers=0, token=TOKEN, health_interval=60), events.append)
+    pool = WorkerPool(
+        PoolConfig(workers=0, token=TOKEN, health_interval=60, command_timeout=0.3), events.append
+    )
     pool.seen = events  # type: ignore[attr-defined]
     await pool.start()
     yield pool
