@@ -26,17 +26,8 @@ from prometheus_client import (
 
 from acd.kpi import QueueKpis
 from acd.states import AgentState
+from gateway.store.records import DISPOSITIONS
 
-DISPOSITIONS = (
-    "answered",
-    "abandoned",
-    "abandoned_ringing",
-    "overflow",
-    "closed",
-    "unknown_did",
-    "voicemail",
-    "failed",
-)
 AGENT_STATES: tuple[str, ...] = tuple(state.value for state in AgentState)
 TRUNK_STATES = ("disabled", "unregistered", "registering", "registered", "failed")
 NO_QUEUE = ""  # label of calls that never reached a queue (unknown DID, closed, ...)

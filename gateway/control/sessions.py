@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.store.records import DISPOSITIONS
+
 log = logging.getLogger(__name__)
 
 
@@ -28,15 +30,8 @@ class Phase(enum.Enum):
     ENDED = "ended"
 
 
-class Disposition(enum.StrEnum):
-    ANSWERED = "answered"
-    ABANDONED = "abandoned"
-    ABANDONED_RINGING = "abandoned_ringing"
-    OVERFLOW = "overflow"
-    VOICEMAIL = "voicemail"
-    CLOSED = "closed"
-    UNKNOWN_DID = "unknown_did"
-    FAILED = "failed"
+# How a call ended: the store's list is the one source (call records and metrics use it).
+Disposition = enum.StrEnum("Disposition", {d.upper(): d for d in DISPOSITIONS})  # type: ignore[misc]
 
 
 @dataclass(slots=True)

@@ -22,19 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from gateway.store.records import DISPOSITIONS, OFFER_RESULTS
 from gateway.store.types import JSONType, UTCDateTime
 
-DISPOSITIONS = (
-    "answered",
-    "abandoned",
-    "abandoned_ringing",
-    "overflow",
-    "closed",
-    "unknown_did",
-    "voicemail",
-    "failed",
-)
-OFFER_RESULTS = ("answered", "no_answer", "rejected", "cancelled", "failed")
 
 # Stable constraint names, so Alembic batch mode on SQLite can find them again.
 NAMING = {

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Disposition = Literal[
     "answered",
@@ -25,6 +25,8 @@ Disposition = Literal[
     "failed",
 ]
 OfferResult = Literal["answered", "no_answer", "rejected", "cancelled", "failed"]
+DISPOSITIONS: tuple[str, ...] = get_args(Disposition)
+OFFER_RESULTS: tuple[str, ...] = get_args(OfferResult)
 HangupBy = Literal["caller", "agent", "system"]
 
 

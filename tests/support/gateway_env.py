@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.ports import _free as udp_free
 from tests.support.ports import block
 from tests.support.rtp_pcap import tone_packets, write_pcap
 from tests.support.sipp import Sipp, render_scenario
@@ -45,19 +46,10 @@ def tcp_port() -> int:
     raise RuntimeError("no free TCP port in 27000-27999")
 
 
-def udp_bound(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
 async def wait_bound(port: int, timeout: float = 5.0) -> None:
     """Until a freshly started peer listens on `port` (UDP)."""
     for _ in range(int(timeout / 0.05)):
-        if udp_bound(port):
+        if not udp_free(port):
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"nothing listens on udp/{port}")
