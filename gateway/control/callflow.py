@@ -268,6 +268,8 @@ class CallFlow:
 
     def _agent_leg_ended(self, s: CallSession, leg: AgentLeg, code: int) -> None:
         leg.ended = True
+        if not leg.cancelled:
+            s.agent_sip_code = code
         if s.connected_leg == leg.leg:
             if not s.caller_gone:
                 s.hangup_by = s.hangup_by or "agent"
@@ -344,9 +346,7 @@ class CallFlow:
         ctx, call_uuid = self.ctx, uuid.UUID(s.call_id)
         disposition = s.disposition or Disposition.FAILED
         ended_at = s.ended_at or ctx.wall_clock()
-        agent_code = None
-        if s.connected_leg is None and s.agent_legs:
-            agent_code = None
+        agent_code = s.agent_sip_code
         ctx.metrics.call_ended(disposition=str(disposition), queue=s.queue)
         rtp = dict(s.rtp) if s.rtp else None
         s.cdr_then(

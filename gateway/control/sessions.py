@@ -67,6 +67,7 @@ class CallSession:
     ended_at: datetime | None = None
     hangup_by: str | None = None
     sip_code: int | None = None
+    agent_sip_code: int | None = None  # how the last agent leg ended
     recordings: dict[str, str] = field(default_factory=dict)  # role -> path
     recordings_closed: set[str] = field(default_factory=set)
     rtp: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> stats

@@ -42,9 +42,24 @@ class FakePool:
         return [c for _, c in self.sent if isinstance(c, kind)]
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Rig:
-    def __init__(self, flow: CallFlow, pool: FakePool, cdr: CdrStore, engine: Engine) -> None:
+    def __init__(self, flow: CallFlow, pool: FakePool, cdr: CdrStore, engine: Engine,
+                 clock: Clock, driver: AcdDriver) -> None:
         self.flow, self.pool, self.cdr, self.engine = flow, pool, cdr, engine
+        self.clock, self.driver = clock, driver
+
+    def step(self, seconds: float) -> None:
+        """Advance the ACD's clock and fire what is due (no sleeping)."""
+        self.clock.now += seconds
+        self.driver.poll()
 
     async def settle(self) -> None:
         for _ in range(3):
@@ -86,13 +101,15 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
                       routing=lambda: table)
     flow = CallFlow(ctx)
     engine = Engine()
-    driver = AcdDriver(engine, AcdActions(flow, lambda change: None))
+    clock = Clock()
+    driver = AcdDriver(engine, AcdActions(flow, lambda change: None), clock=clock)
     flow.acd = driver
     driver.feed(ev.AddQueue(QueueConfig("sales", offer_timeout=10, wrap_up=5)))
-    driver.feed(ev.AddQueue(QueueConfig("empty", max_wait=60, overflow=TerminalTarget(
-        TerminalAction.ANNOUNCE_HANGUP, "all_busy"))))
+    driver.feed(ev.AddQueue(QueueConfig("empty", max_wait=60, announce_every=20,
+                                        overflow=TerminalTarget(
+                                            TerminalAction.ANNOUNCE_HANGUP, "all_busy"))))
     driver.feed(ev.AddAgent(AgentConfig("alice", queues=("sales",))))
-    yield Rig(flow, pool, ctx.cdr, engine)
+    yield Rig(flow, pool, ctx.cdr, engine, clock, driver)
     driver.close()
     await db.close()
 
@@ -191,3 +208,32 @@ async def test_greeting_then_music_then_a_stale_playback_event_is_ignored(rig: R
     await rig.settle()
     assert len(rig.pool.of(p.Play)) == 1
 
+
+
+async def test_position_announcement_then_max_wait_overflow(rig: Rig) -> None:
+    rig.incoming("+15550100200")
+    await rig.settle()
+    (answer,) = rig.pool.of(p.Answer)
+    rig.event(p.PlaybackDone(leg="w1-in-1", path=answer.prompt))  # greeting over: music
+    rig.step(20.0)
+    await rig.settle()
+    music, announce = rig.pool.of(p.Play)
+    assert music.loop and not announce.loop
+    assert Path(announce.path).name.startswith("announce_caller_number_number_01")
+    rig.event(p.PlaybackDone(leg="w1-in-1", path=announce.path))  # back to music
+    await rig.settle()
+    assert rig.pool.of(p.Play)[-1].loop
+
+    rig.step(40.0)  # 60 s in the queue: max_wait
+    await rig.settle()
+    goodbye = rig.pool.of(p.Play)[-1]
+    assert goodbye.path.endswith("all_busy.wav") and not goodbye.loop
+    rig.event(p.PlaybackDone(leg="w1-in-1", path=goodbye.path))
+    await rig.settle()
+    (hangup,) = rig.pool.of(p.Hangup)
+    assert (hangup.leg, hangup.code) == ("w1-in-1", 200)
+    s = rig.session()
+    rig.event(p.LegState(leg="w1-in-1", state="disconnected", code=200))
+    await rig.settle()
+    row = await rig.cdr.get_call(uuid.UUID(s.call_id))
+    assert row is not None and (row.disposition, row.hangup_by) == ("overflow", "system")
