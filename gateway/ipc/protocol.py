@@ -315,7 +315,8 @@ class RecordingClosed:
 
 @dataclass(frozen=True, slots=True)
 class RtpQuality:
-    """Receive-side quality of a leg at hang-up (from the RTCP/jitter stats)."""
+    """Quality of a leg at hang-up from pjmedia's RTCP stats: packets and losses each
+    way, and the mean receive interarrival jitter (RFC 3550) in ms."""
 
     NAME: ClassVar[str] = "rtp_quality"
     leg: str

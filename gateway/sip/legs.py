@@ -215,7 +215,7 @@ class Leg(pj.Call):  # type: ignore[misc]
             self.leg_id,
             int(rx.pkt),
             int(rx.loss),
-            round(rx.jitterUsec.last / 1000.0, 2),
+            round(rx.jitterUsec.mean / 1000.0, 3),  # mean interarrival jitter (RFC 3550)
             int(tx.pkt),
             int(tx.loss),
         )
