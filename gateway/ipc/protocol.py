@@ -82,7 +82,7 @@ class StopPlay:
 
 @dataclass(frozen=True, slots=True)
 class Dial:
-    """Place an outgoing leg. ``proxy`` becomes a pre-loaded Route (e.g. the edge),
+    """Place an outgoing leg. ``proxy`` is the next hop (e.g. the edge), used as the outbound proxy of a per-proxy account,
     ``caller_id`` the From URI, ``timeout`` seconds until it is cancelled (408)."""
 
     NAME: ClassVar[str] = "dial"

@@ -126,6 +126,13 @@ class SippProc:
             if way == "received" and line.startswith(start_line)
         )
 
+    def received_at(self, start_line: str) -> float | None:
+        """Wall-clock time sipp logged the first received message starting `start_line`."""
+        for stamp, way, line in self._blocks():
+            if way == "received" and line.startswith(start_line):
+                return stamp
+        return None
+
     def diagnostics(self) -> str:
         parts = []
         for path in (self.output, self.errors):
