@@ -17,8 +17,9 @@ from acd import events as ev
 from acd.model import TerminalAction
 from gateway.control.callflow import CallFlow
 from gateway.control.context import TERMINAL_PROMPTS
-from gateway.control.sessions import AgentLeg, CallSession, Disposition, Phase
+from gateway.control.sessions import AgentLeg, CallSession, Phase
 from gateway.ipc import protocol as p
+from gateway.store.records import OfferResult
 from gateway.supervisor.handle import CommandFailed
 
 log = logging.getLogger(__name__)
@@ -113,19 +114,8 @@ class AcdActions:
                 continue
             leg.cancelled = True
             self.flow.send(s, p.Hangup(leg=leg.leg, code=487, reason=c.reason))
-            result = "no_answer" if c.reason == "timeout" else "cancelled"
-            self._offer_result(s, leg, result)
-
-    def _offer_result(self, s: CallSession, leg: AgentLeg, result: str) -> None:
-        at = self.ctx.wall_clock()
-
-        async def step() -> None:
-            if leg.offer_id is not None:
-                await self.ctx.cdr.record_offer_ended(
-                    offer_id=leg.offer_id, result=result, ended_at=at
-                )  # type: ignore[arg-type]
-
-        s.cdr_then(step)
+            result: OfferResult = "no_answer" if c.reason == "timeout" else "cancelled"
+            self.flow.record_offer_end(s, leg, result)
 
     # ------------------------------------------------------------------ connect
     def _connect(self, c: cmd.ConnectCall) -> None:
@@ -145,7 +135,7 @@ class AcdActions:
             return
         ctx, now = self.ctx, self.ctx.wall_clock()
         s.phase, s.connected_leg, s.agent_id = Phase.CONNECTED, leg.leg, c.agent_id
-        s.answered_at, s.disposition, s.playing = now, Disposition.ANSWERED, None
+        s.answered_at, s.disposition, s.playing = now, "answered", None
         self.flow.send(s, p.Bridge(a=s.caller_leg, b=leg.leg, linked=True))
         if ctx.settings.media_for(s.queue).record:
             directory = self.flow.recording_dir(s)
@@ -197,9 +187,9 @@ class AcdActions:
             return
         s.hangup_by = "system"
         if c.action is TerminalAction.VOICEMAIL:
-            self.flow.start_voicemail(s, Disposition.VOICEMAIL, answer=False)
+            self.flow.start_voicemail(s, "voicemail", answer=False)
             return
-        s.phase, s.disposition = Phase.ANNOUNCING, Disposition.OVERFLOW
+        s.phase, s.disposition = Phase.ANNOUNCING, "overflow"
         prompt = c.argument or TERMINAL_PROMPTS[c.action]
         if prompt and self.ctx.prompts.exists(prompt):
             s.after_playback, s.hangup_code = "hangup", 200

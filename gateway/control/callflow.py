@@ -30,12 +30,21 @@ from acd import events as ev
 from gateway.control.acd_driver import AcdDriver
 from gateway.control.context import CallContext
 from gateway.control.recording import finalize_recordings
-from gateway.control.sessions import AgentLeg, CallSession, Disposition, Phase
+from gateway.control.sessions import AgentLeg, CallSession, Phase
 from gateway.ipc import protocol as p
+from gateway.store.records import Disposition, OfferResult
 from gateway.supervisor.handle import CommandFailed
 from routing import Closed, ToQueue, Unknown, Voicemail, resolve, uri_user
 
 log = logging.getLogger(__name__)
+
+
+OFFER_RESULTS: dict[ev.OfferFailure, OfferResult] = {
+    ev.OfferFailure.NO_ANSWER: "no_answer",
+    ev.OfferFailure.BUSY: "rejected",
+    ev.OfferFailure.REJECTED: "rejected",
+    ev.OfferFailure.UNREACHABLE: "failed",
+}
 
 
 def offer_failure(code: int) -> ev.OfferFailure:
@@ -144,17 +153,17 @@ class CallFlow:
                 self._enter_queue(s, decision)
             case Closed(action=Voicemail()):
                 s.queue = decision.queue
-                self.start_voicemail(s, Disposition.CLOSED, answer=True)
+                self.start_voicemail(s, "closed", answer=True)
             case Closed():
                 s.queue = decision.queue
                 prompt = getattr(decision.action, "prompt", None) or "closed"
                 self._reject_with_announcement(
-                    s, prompt, ctx.settings.closed_code, Disposition.CLOSED
+                    s, prompt, ctx.settings.closed_code, "closed"
                 )
             case Unknown():
                 prompt = decision.action.prompt or "not_in_service"
                 self._reject_with_announcement(
-                    s, prompt, ctx.settings.unknown_did_code, Disposition.UNKNOWN_DID
+                    s, prompt, ctx.settings.unknown_did_code, "unknown_did"
                 )
 
     def _enter_queue(self, s: CallSession, route: ToQueue) -> None:
@@ -279,26 +288,15 @@ class CallFlow:
             if not s.caller_gone:
                 self.send(s, p.Hangup(leg=s.caller_leg, code=200))
         elif not leg.answered and not leg.cancelled:
-            self._record_offer_end(
-                s,
-                leg,
-                "no_answer"
-                if code in (408, 480, 487)
-                else "rejected"
-                if code in (486, 600, 603)
-                else "failed",
-                code,
-            )
+            failure = offer_failure(code)
+            self.record_offer_end(s, leg, OFFER_RESULTS[failure], code)
             if not s.caller_gone:
-                self.feed(
-                    ev.OfferFailed(
-                        call_id=s.call_id, agent_id=leg.agent_id, reason=offer_failure(code)
-                    )
-                )
+                self.feed(ev.OfferFailed(call_id=s.call_id, agent_id=leg.agent_id,
+                                         reason=failure))
         self.maybe_finalize(s)
 
-    def _record_offer_end(
-        self, s: CallSession, leg: AgentLeg, result: str, code: int | None
+    def record_offer_end(
+        self, s: CallSession, leg: AgentLeg, result: OfferResult, code: int | None = None
     ) -> None:
         at = self.ctx.wall_clock()
 
@@ -306,7 +304,7 @@ class CallFlow:
             if leg.offer_id is not None:
                 await self.ctx.cdr.record_offer_ended(
                     offer_id=leg.offer_id,
-                    result=result,  # type: ignore[arg-type]
+                    result=result,
                     ended_at=at,
                     sip_code=code,
                 )
@@ -330,13 +328,13 @@ class CallFlow:
         elif s.phase is Phase.QUEUED:
             s.hangup_by = "caller"
             s.disposition = (
-                Disposition.ABANDONED_RINGING if s.ringing_legs() else Disposition.ABANDONED
+                "abandoned_ringing" if s.ringing_legs() else "abandoned"
             )
             self.feed(ev.CallerHungUp(call_id=s.call_id))
         elif s.phase is Phase.ROUTING:
-            s.disposition = Disposition.FAILED
+            s.disposition = "failed"
         if s.disposition is None:
-            s.disposition = Disposition.FAILED
+            s.disposition = "failed"
         s.phase = Phase.ENDED
         self._close_record(s)
         self._loop.call_later(self.ctx.settings.finalize_timeout, self.finalize, s)
@@ -344,18 +342,18 @@ class CallFlow:
 
     def _close_record(self, s: CallSession) -> None:
         ctx, call_uuid = self.ctx, uuid.UUID(s.call_id)
-        disposition = s.disposition or Disposition.FAILED
+        disposition = s.disposition or "failed"
         ended_at = s.ended_at or ctx.wall_clock()
         agent_code = s.agent_sip_code
-        ctx.metrics.call_ended(disposition=str(disposition), queue=s.queue)
+        ctx.metrics.call_ended(disposition=disposition, queue=s.queue)
         rtp = dict(s.rtp) if s.rtp else None
         s.cdr_then(
             lambda: ctx.cdr.record_ended(
                 call_id=call_uuid,
                 ended_at=ended_at,
-                disposition=str(disposition),  # type: ignore[arg-type]
+                disposition=disposition,
                 hangup_by=s.hangup_by,
-                caller_sip_code=s.sip_code,  # type: ignore[arg-type]
+                caller_sip_code=s.sip_code,
                 agent_sip_code=agent_code,
                 rtp_quality=rtp,
             )

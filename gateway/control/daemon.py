@@ -119,8 +119,8 @@ class ControlPlane:
 
         await self.pool.start()
         log.info("%d workers up", len(self.pool.workers()))
-        for user, agent in s.routing.agents.items():
-            await self.edge.set_agent_credentials(user, agent.password.get_secret_value())
+        for user, account in s.routing.agents.items():
+            await self.edge.set_agent_credentials(user, account.password.get_secret_value())
         self.presence.start()
         await self.trunks.start()
         self.observer.start()
@@ -179,7 +179,7 @@ class ControlPlane:
         try:
             ended = await self.edge.end_worker_dialogs(worker_id)
             log.warning("ended %d dialogs of lost worker %s", ended, worker_id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged; a worker loss must not stop us
             log.error("could not end the dialogs of worker %s: %s", worker_id, exc)
 
     async def _worker_state(self, worker_id: str, state: str) -> None:

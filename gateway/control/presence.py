@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 from acd import events as ev
 from acd.states import AgentState
@@ -20,7 +20,7 @@ from gateway.control.acd_driver import AcdDriver
 
 log = logging.getLogger(__name__)
 
-RegisteredUsers = Callable[[Iterable[str]], Awaitable[set[str]]]
+RegisteredUsers = Callable[[list[str]], Awaitable[set[str]]]
 
 
 class Presence:
@@ -84,7 +84,7 @@ class Presence:
         while True:
             try:
                 await self.sync(await self._registered_users(list(self._auto)))
-            except Exception as exc:  # the edge restarting: keep the last known state
+            except Exception as exc:  # noqa: BLE001 - edge restarting: keep the last state
                 log.debug("registration poll failed: %s", exc)
             await asyncio.sleep(self._interval)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gateway.store.records import DISPOSITIONS
+from gateway.store.records import Disposition, HangupBy
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,6 @@ class Phase(enum.Enum):
     CONNECTED = "connected"
     VOICEMAIL = "voicemail"
     ENDED = "ended"
-
-
-# How a call ended: the store's list is the one source (call records and metrics use it).
-Disposition = enum.StrEnum("Disposition", {d.upper(): d for d in DISPOSITIONS})  # type: ignore[misc]
 
 
 @dataclass(slots=True)
@@ -65,7 +61,7 @@ class CallSession:
     answered_at: datetime | None = None
     offered_at: datetime | None = None
     ended_at: datetime | None = None
-    hangup_by: str | None = None
+    hangup_by: HangupBy | None = None
     sip_code: int | None = None
     agent_sip_code: int | None = None  # how the last agent leg ended
     recordings: dict[str, str] = field(default_factory=dict)  # role -> path
