@@ -23,12 +23,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from gateway.edge.errors import EdgeConfigError, EdgeUnavailable
+from gateway.edge.errors import EdgeConfigError, EdgeRpcError, EdgeUnavailable
 from gateway.edge.process import KamailioProcess
 from gateway.edge.render import digest_ha1, load_template, render, write_rundir
 from gateway.edge.rpc import EdgeRpc, JsonRpcClient
 from gateway.edge.settings import (
     TRUNK_GROUP,
+    WORKER_PROFILE,
     WORKER_SET,
     EdgeSettings,
     TrunkSource,
@@ -40,6 +41,7 @@ from gateway.edge.state import (
     Contact,
     EdgeHealth,
     WorkerStatus,
+    parse_dialogs,
     parse_dispatcher_list,
     parse_ul_lookup,
 )
@@ -205,6 +207,46 @@ class EdgeManager:
 
     async def worker_states(self) -> dict[str, WorkerStatus]:
         return parse_dispatcher_list(await self.rpc.dispatcher_list(), WORKER_SET)
+
+    async def end_worker_dialogs(self, worker_id: str) -> int:
+        """End every confirmed dialog that involved `worker_id`; return how many were ended.
+
+        For a worker that died without a BYE: the edge sends BYE to both sides of each of
+        its dialogs (the carrier for a caller leg, the softphone for an agent leg; the BYE
+        to the dead worker itself goes nowhere and times out). Dialogs still ringing are
+        skipped (logged): tm's timers end those. Never raises for an unavailable edge:
+        while Kamailio is (re)starting it has no dialogs to end, and 0 is returned.
+        """
+        check_token("worker_id", worker_id)
+        if not self.process.ready.is_set():
+            log.warning("edge not ready: no dialogs of worker %s to end", worker_id)
+            return 0
+        try:
+            dialogs = parse_dialogs(await self.rpc.dlg_profile_list(WORKER_PROFILE, worker_id))
+        except EdgeUnavailable as exc:
+            log.warning("cannot list the dialogs of worker %s: %s", worker_id, exc)
+            return 0
+        ended = 0
+        for dialog in dialogs:
+            if not dialog.confirmed:
+                log.info(
+                    "dialog %s of worker %s not confirmed (state %d): left to tm's timers",
+                    dialog.call_id, worker_id, dialog.state,
+                )  # fmt: skip
+                continue
+            try:
+                await self.rpc.dlg_end(dialog.h_entry, dialog.h_id)
+            except EdgeRpcError as exc:
+                # ended in between (a BYE crossed us), or no longer confirmed
+                log.info("dialog %s of worker %s not ended: %s", dialog.call_id, worker_id, exc)
+                continue
+            except EdgeUnavailable as exc:
+                log.warning("edge went away while ending worker %s's dialogs: %s", worker_id, exc)
+                break
+            ended += 1
+        if dialogs:
+            log.info("ended %d of %d dialogs of worker %s", ended, len(dialogs), worker_id)
+        return ended
 
     # -- trunk allow-list ----------------------------------------------------------
 

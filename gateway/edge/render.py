@@ -23,6 +23,7 @@ from gateway.edge.errors import EdgeConfigError
 from gateway.edge.settings import (
     LOG_LEVELS,
     TRUNK_GROUP,
+    WORKER_PROFILE,
     WORKER_SET,
     EdgeSettings,
     TrunkSource,
@@ -93,6 +94,7 @@ def template_values(settings: EdgeSettings) -> dict[str, str]:
     return {
         "WORKER_SET": str(WORKER_SET),
         "TRUNK_GROUP": str(TRUNK_GROUP),
+        "WORKER_PROFILE": WORKER_PROFILE,
         "DEBUG": str(LOG_LEVELS[settings.log_level]),
         "CHILDREN": str(settings.children),
         "LISTEN": f"{listen_host}:{settings.listen_port}",

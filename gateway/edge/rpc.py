@@ -176,6 +176,17 @@ class EdgeRpc:
             if "not found" not in exc.message.lower():
                 raise
 
+    async def dlg_profile_list(self, profile: str, value: str) -> Any:
+        """The dialogs in `profile` with `value` (raw result; see state.parse_dialogs)."""
+        return await self.client.call("dlg.profile_list", profile, value)
+
+    async def dlg_profile_size(self, profile: str, value: str) -> int:
+        return int(await self.client.call("dlg.profile_get_size", profile, value) or 0)
+
+    async def dlg_end(self, h_entry: int, h_id: int) -> None:
+        """BYE to both sides of a confirmed dialog (dlg.end_dlg, integers as integers)."""
+        await self.client.call("dlg.end_dlg", int(h_entry), int(h_id))
+
     async def address_reload(self) -> None:
         await self.client.call("permissions.addressReload")
 

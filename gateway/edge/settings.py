@@ -18,6 +18,7 @@ from gateway.edge.errors import EdgeConfigError
 
 WORKER_SET = 1  # dispatcher set id of the pjsua2 workers
 TRUNK_GROUP = 1  # permissions address group of the trunk allow-list
+WORKER_PROFILE = "worker"  # dialog profile (value: worker id) of dialogs involving a worker
 
 DEFAULT_SCANNER_USER_AGENTS: tuple[str, ...] = (
     "friendly-scanner",

@@ -96,3 +96,39 @@ def parse_ul_lookup(result: dict[str, Any] | None) -> list[Contact]:
             )
         )
     return contacts
+
+
+@dataclass(frozen=True, slots=True)
+class DialogRef:
+    """A dialog tracked by the edge, as much as is needed to end it."""
+
+    h_entry: int
+    h_id: int
+    state: int  # 1 unconfirmed, 2 early, 3 confirmed (no ACK yet), 4 confirmed, 5 deleted
+    call_id: str
+
+    @property
+    def confirmed(self) -> bool:  # dlg.end_dlg works only for these
+        return self.state in (3, 4)
+
+
+def parse_dialogs(result: Any) -> list[DialogRef]:
+    """dlg.profile_list (or dlg.list) → the dialogs, each once, in the order listed.
+
+    Kamailio 5.6 answers with a list of dialog objects, or a single object when there is
+    only one; an empty profile gives an empty/absent result.
+    """
+    if not result:
+        return []
+    items = result if isinstance(result, list) else [result]
+    dialogs: dict[tuple[int, int], DialogRef] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        try:
+            key = (int(item["h_entry"]), int(item["h_id"]))
+            state = int(item.get("state") or 0)
+        except (KeyError, TypeError, ValueError):
+            continue
+        dialogs.setdefault(key, DialogRef(key[0], key[1], state, str(item.get("call-id") or "")))
+    return list(dialogs.values())

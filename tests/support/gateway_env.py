@@ -187,7 +187,7 @@ class Gateway:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 rc = await asyncio.wait_for(self.proc.wait(), 40)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 rc = await self.proc.wait()
         if self.registrar is not None:
@@ -373,7 +373,7 @@ class AgentPhone:
 
         try:
             return await asyncio.wait_for(first(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(f"{self.user}: no {event} event; saw {self.events[-8:]}") from None
 
     async def send(self, **command: Any) -> None:
@@ -387,7 +387,7 @@ class AgentPhone:
                 await self.send(cmd="quit")
             try:
                 await asyncio.wait_for(self.proc.wait(), 8)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
         self._reader.cancel()

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.support.audio import dropouts, read_channels, tone_power
+from tests.support.audio import read_channels, tone_power
 from tests.support.gateway_env import AgentPhone, Gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]

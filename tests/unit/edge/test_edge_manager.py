@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.edge import EdgeConfigError, EdgeManager, EdgeSettings, WorkerDestination
-from gateway.edge.errors import EdgeUnavailable
+from gateway.edge.errors import EdgeRpcError, EdgeUnavailable
 from gateway.edge.render import digest_ha1
 
 
@@ -107,3 +107,59 @@ async def test_bad_input_is_refused() -> None:
 async def test_health_when_not_running() -> None:
     health = await manager(RecordingRpc(), ready=False).health()
     assert not health.running and health.pid is None and health.workers_total == 1
+
+
+class DialogRpc:
+    """Stands in for EdgeRpc's dialog commands."""
+
+    def __init__(self, dialogs: list[dict[str, Any]], *, fail: dict[int, Exception]) -> None:
+        self.dialogs = dialogs
+        self.fail = fail  # h_id -> error raised by dlg_end
+        self.listed: list[tuple[str, str]] = []
+        self.ended: list[tuple[int, int]] = []
+
+    async def dlg_profile_list(self, profile: str, value: str) -> list[dict[str, Any]]:
+        self.listed.append((profile, value))
+        if isinstance(self.fail.get(-1), Exception):
+            raise self.fail[-1]
+        return self.dialogs
+
+    async def dlg_end(self, h_entry: int, h_id: int) -> None:
+        if h_id in self.fail:
+            raise self.fail[h_id]
+        self.ended.append((h_entry, h_id))
+
+
+def dlg(h_id: int, state: int = 4) -> dict[str, Any]:
+    return {"h_entry": 10, "h_id": h_id, "state": state, "call-id": f"c{h_id}"}
+
+
+async def test_end_worker_dialogs_ends_confirmed_ones() -> None:
+    edge = manager(RecordingRpc(), ready=True)
+    rpc = DialogRpc(
+        [dlg(1), dlg(2, state=3), dlg(3, state=2), dlg(4), dlg(5)],
+        fail={4: EdgeRpcError("dlg.end_dlg", 404, "Dialog not found")},
+    )
+    edge.rpc = rpc  # type: ignore[assignment]
+    # 3 is still ringing (skipped), 4 ended by itself meanwhile (not counted)
+    assert await edge.end_worker_dialogs("w1") == 3
+    assert rpc.listed == [("worker", "w1")]
+    assert rpc.ended == [(10, 1), (10, 2), (10, 5)]
+
+
+async def test_end_worker_dialogs_when_none_or_edge_unavailable() -> None:
+    edge = manager(RecordingRpc(), ready=True)
+    edge.rpc = DialogRpc([], fail={})  # type: ignore[assignment]
+    assert await edge.end_worker_dialogs("w1") == 0
+
+    edge.rpc = DialogRpc([dlg(1)], fail={-1: EdgeUnavailable("no answer")})  # type: ignore[assignment]
+    assert await edge.end_worker_dialogs("w1") == 0
+
+    # the edge dies half-way: what was ended is reported, the rest is lost with it
+    edge.rpc = DialogRpc([dlg(1), dlg(2), dlg(3)], fail={2: EdgeUnavailable("gone")})  # type: ignore[assignment]
+    assert await edge.end_worker_dialogs("w1") == 1
+
+    restarting = manager(RecordingRpc(down=True), ready=False)
+    assert await restarting.end_worker_dialogs("w1") == 0
+    with pytest.raises(EdgeConfigError, match="worker_id"):
+        await restarting.end_worker_dialogs("w 1")

@@ -84,6 +84,28 @@ def test_config_is_fully_rendered(template: str) -> None:
     assert "disable_tcp=yes" in cfg and "xhttp" not in cfg  # RPC only on the unix socket
 
 
+def test_dialogs_are_tracked_and_tagged_with_the_worker(template: str) -> None:
+    cfg = render_config(settings(), template)
+    assert 'loadmodule "dialog.so"' in cfg
+    assert 'modparam("dialog", "db_mode", 0)' in cfg  # in memory
+    assert 'modparam("dialog", "profiles_with_value", "worker")' in cfg
+    assert 'modparam("dispatcher", "attrs_pvname", "$avp(ds_attrs)")' in cfg
+    # trunk -> worker: the chosen destination's duid; worker -> anywhere: the matched one's
+    to_workers = cfg[cfg.index("route[TO_WORKERS]") :].split("\n}\n")[0]
+    assert "dlg_manage();" in to_workers and "$xavp(_dsdst_=>dstid)" in to_workers
+    from_worker = cfg[cfg.index("route[DLG_FROM_WORKER]") :].split("\n}\n")[0]
+    assert "dlg_manage();" in from_worker
+    assert "$(avp(ds_attrs){param.value,duid})" in from_worker
+    assert cfg.count("route(DLG_FROM_WORKER);") == 2  # agent legs and other worker INVITEs
+    assert 'set_dlg_profile("worker", "$var(worker)");' in cfg
+    # a failed-over call leaves the failed worker's profile
+    failover = cfg[cfg.index("failure_route[WORKER_FAILOVER]") :].split("\n}\n")[0]
+    assert 'unset_dlg_profile("worker", "$dlg_var(worker)");' in failover
+    # the edge's own BYEs (dlg.end_dlg) release the trunk call's load slot, once
+    local = cfg[cfg.index("event_route[tm:local-request]") :].split("\n}\n")[0]
+    assert '$dlg_var(load) == "1"' in local and "ds_load_update();" in local
+
+
 def test_advertised_address(template: str) -> None:
     cfg = render_config(settings(advertised_address="sip.example.com"), template)
     assert "listen=udp:192.0.2.10:5070 advertise sip.example.com:5070\n" in cfg

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.edge.state import Contact, WorkerStatus, parse_dispatcher_list, parse_ul_lookup
+from gateway.edge.state import (
+    Contact,
+    DialogRef,
+    WorkerStatus,
+    parse_dialogs,
+    parse_dispatcher_list,
+    parse_ul_lookup,
+)
 
 
 def dest(uri: str, flags: str, duid: str | None, maxload: int, load: int) -> dict[str, Any]:
@@ -105,3 +112,44 @@ def test_ul_lookup_contacts() -> None:
 def test_ul_lookup_not_registered() -> None:
     assert parse_ul_lookup(None) == []
     assert parse_ul_lookup({"AoR": "bob", "Contacts": []}) == []
+
+
+def dialog(h_entry: int, h_id: int, state: int, call_id: str) -> dict[str, Any]:
+    """One entry of dlg.profile_list as Kamailio 5.6.3 sends it (trimmed a little)."""
+    return {
+        "h_entry": h_entry,
+        "h_id": h_id,
+        "ref": 2,
+        "call-id": call_id,
+        "from_uri": "sip:caller@127.0.0.1:23445",
+        "to_uri": "sip:4930123456@127.0.0.1:23278",
+        "state": state,
+        "start_ts": 1795364806,
+        "lifetime": 43200,
+        "caller": {"tag": "31669SIPpTag001", "contact": "sip:caller@127.0.0.1:23445"},
+        "callee": {"tag": "e77df7edf3", "contact": "sip:worker@127.0.0.1:23833"},
+        "profiles": [{"worker": "w1"}],
+        "variables": [{"worker": "w1"}],
+    }
+
+
+def test_dialogs_of_a_profile() -> None:
+    result = [
+        dialog(3748, 4610, 4, "1-31669@127.0.0.1"),
+        dialog(53, 9033, 2, "7ae7@fake-worker"),
+        dialog(3748, 4610, 4, "1-31669@127.0.0.1"),  # set_dlg_profile twice: listed twice
+        {"h_entry": "x"},
+        "garbage",
+    ]
+    dialogs = parse_dialogs(result)
+    assert dialogs == [
+        DialogRef(3748, 4610, 4, "1-31669@127.0.0.1"),
+        DialogRef(53, 9033, 2, "7ae7@fake-worker"),
+    ]
+    assert [d.confirmed for d in dialogs] == [True, False]
+    assert parse_dialogs(dialog(1, 2, 3, "c")) == [DialogRef(1, 2, 3, "c")]
+
+
+def test_no_dialogs() -> None:
+    assert parse_dialogs([]) == []  # what 5.6.3 answers for an empty profile
+    assert parse_dialogs(None) == []
