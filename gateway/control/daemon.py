@@ -162,7 +162,7 @@ class ControlPlane:
                 asyncio.get_running_loop().create_task(self._worker_state(pe.worker_id, "active"))
             case WorkerDown():
                 log.warning("worker %s down (exit %s)", pe.worker_id, event.exit_code)
-                asyncio.get_running_loop().create_task(self._worker_state(pe.worker_id, "inactive"))
+                asyncio.get_running_loop().create_task(self._worker_lost(pe.worker_id))
             case p.RegistrationState():
                 self.trunks.on_registration_state(event)
             case p.Capacity():
