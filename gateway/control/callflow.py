@@ -136,6 +136,7 @@ class CallFlow:
                 arrived_at=now,
                 did=did or None,
                 caller=caller or None,
+                trunk=e.trunk,
                 worker=worker_id,
                 queue=queue,
             )

@@ -276,6 +276,7 @@ class IncomingCall:
     source: str
     pai: str | None = None
     diversion: str | None = None
+    trunk: str | None = None  # the edge's X-Contactgw-Trunk: which allow-list entry matched
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,4 +280,5 @@ def incoming_event(leg_id: str, rdata: Any) -> p.IncomingCall:
         source=rdata.srcAddress,
         pai=h.get("p-asserted-identity"),
         diversion=h.get("diversion"),
+        trunk=h.get("x-contactgw-trunk"),
     )

@@ -192,6 +192,7 @@ class Gateway:
                 rc = await self.proc.wait()
         if self.registrar is not None:
             self.registrar.kill()
+            await self.registrar.wait(5)  # reap it inside the loop that started it
         return rc
 
     def log(self, tail: int = 6000) -> str:

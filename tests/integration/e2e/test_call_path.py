@@ -117,6 +117,7 @@ async def test_answered_call_is_bridged_and_recorded_in_stereo(
     assert row["disposition"] == "answered", row
     assert (row["did"], row["queue"], row["agent"]) == ("+15550100100", "sales", "alice")
     assert row["caller"] == "+15551230000" and row["hangup_by"] == "caller"
+    assert row["trunk"] == "carrier" and row["worker"] in ("w1", "w2", "w3")
     assert row["offers"] == [{"agent": "alice", "result": "answered", "sip_code": 200}]
     assert 3.0 < row["talk_seconds"] < 8.0
 
