@@ -12,7 +12,8 @@ The rule: ``CONTACTGW_`` + the key path in upper case, segments joined by ``__``
 - The value is a string; pydantic converts it (``"5432"`` to a port, ``"true"`` to a bool).
 - A missing section or key is created, so a secret can live only in the environment;
   a trunk or agent that the file does not define cannot be created this way.
-- Variables without ``__`` (``CONTACTGW_CONFIG``) are not overrides and are ignored.
+- A variable without ``__`` overrides a top-level key the file sets
+  (``CONTACTGW_DATA_DIR``); others (``CONTACTGW_CONFIG``) are not overrides and are ignored.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ def apply_env_overrides(
     origins: dict[Path, str] = {}
     issues: list[ConfigIssue] = []
     for variable in sorted(environ):
-        if not variable.startswith(PREFIX) or "__" not in variable:
+        if not variable.startswith(PREFIX):
             continue
         segments = variable[len(PREFIX) :].split("__")
+        if len(segments) == 1 and not any(normalise(k) == segments[0] for k in data):
+            continue  # e.g. CONTACTGW_CONFIG: not a key of the file
         try:
             path = _assign(data, segments, environ[variable])
         except LookupError as exc:

@@ -112,3 +112,10 @@ def test_routing_data_is_accepted_by_the_routing_package() -> None:
 
     table = build_routing_table(load_settings(EXAMPLE, environ={}).routing.routing_data())
     assert table.dids["+15550100201"].priority == 5
+
+
+def test_a_top_level_key_the_file_sets_can_be_overridden_without_double_underscore() -> None:
+    text = "data_dir: var\nlog_level: info\n"
+    settings = parse(text, {"CONTACTGW_DATA_DIR": "/data/gw", "CONTACTGW_LOG_LEVEL": "debug",
+                            "CONTACTGW_CONFIG": "not a key: ignored"})
+    assert settings.data_dir == Path("/data/gw") and settings.log_level == "debug"
