@@ -1,6 +1,6 @@
 """Recording lifecycle: per-leg WAVs → stereo, checksums, metadata, naming, retention.
 
-No pjsua2 here and no third-party imports: it runs anywhere the control plane runs.
+No SIP or media stack here and no third-party imports: it runs anywhere the control plane runs.
 See docs/recordings.md.
 """
 

@@ -5,7 +5,7 @@ when it is closed; a worker killed mid-call (SIGKILL, OOM) leaves those zeros, a
 most readers then see an empty file. The samples are all there, so the repair is
 to recompute both sizes from the file length.
 
-``repair_wav_header(path) -> bool`` is pure file manipulation (no pjsua2, no
+``repair_wav_header(path) -> bool`` is pure file manipulation (no SIP stack, no
 logging): True if it rewrote the header, False if the header was already
 consistent or the file is not a RIFF/WAVE file it understands (missing, too short,
 no ``fmt ``/``data`` chunk). It never raises for a bad file.

@@ -1,6 +1,6 @@
 """A tolerant reader for PCM WAV files (internal; see metadata.py and stereo.py).
 
-Theory of operation: pjsua2 writes the RIFF and ``data`` sizes when the recorder is
+Theory of operation: a worker's recorder writes the RIFF and ``data`` sizes when it is
 closed, so a worker killed mid-call leaves them at 0 (or a crash may truncate the
 file).  The reader walks the chunks, and when the ``data`` size is 0, 0xFFFFFFFF or
 larger than what the file holds, it trusts the file size instead (rounded down to
