@@ -154,7 +154,12 @@ class Leg(pj.Call):  # type: ignore[misc]
                 self.player.stopTransmit(aud)
             except pj.Error:
                 pass
-        self.player = None  # frees the pjmedia port, on this (owner) thread
+        # Not freed here: pjsua2 2.15 delivers a player's end-of-file event
+        # asynchronously, and one still in flight when the player is deleted calls into
+        # freed memory (pjproject #4812, fixed upstream after our wheel). The owner frees
+        # it, on this thread, once any such event has long been dispatched.
+        self.owner.retire_player(self.player)
+        self.player = None
         self.player_path = ""
 
     def record_start(self, path: str) -> None:

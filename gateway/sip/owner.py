@@ -23,6 +23,7 @@ player/recorder/call/account *on this thread* and only then calls ``libDestroy``
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import gc
 import heapq
@@ -55,6 +56,11 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 200
 STATS_EVERY = 1.0
+# How long a stopped player outlives its last use: far longer than pjmedia takes to
+# dispatch an end-of-file event already published (milliseconds). Retired players
+# still count against pjsua's 32, so at most MAX_RETIRED wait (oldest freed first).
+PLAYER_GRACE_S = 0.25
+MAX_RETIRED = 12
 
 
 class Owner:
@@ -76,6 +82,7 @@ class Owner:
         self.legs: dict[str, Leg] = {}
         self.accounts: dict[str, GatewayAccount] = {}
         self.proxy_accounts: dict[str, GatewayAccount] = {}
+        self._retired: collections.deque[tuple[float, Any]] = collections.deque()
         self.local_acc: GatewayAccount | None = None
         self.ep: GatewayEndpoint | None = None
         self.draining = False
@@ -115,6 +122,17 @@ class Owner:
 
     def emit_capacity(self) -> None:
         self.emit(p.Capacity(len(self.legs), self.cfg.max_legs, self.draining))
+
+    def retire_player(self, player: Any) -> None:
+        """Keep a stopped player alive for PLAYER_GRACE_S, then free it (see Leg.stop_play)."""
+        self._retired.append((time.monotonic() + PLAYER_GRACE_S, player))
+        while len(self._retired) > MAX_RETIRED:
+            self._retired.popleft()
+
+    def _free_retired(self, everything: bool = False) -> None:
+        now = time.monotonic()
+        while self._retired and (everything or self._retired[0][0] <= now):
+            self._retired.popleft()  # the last reference: pjmedia port destroyed here
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> None:
         heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), fn))
@@ -224,6 +242,7 @@ class Owner:
                 self.ep.libHandleEvents(self._poll_ms())
                 self._run_commands()
                 self._run_timers()
+                self._free_retired()
                 now = time.monotonic()
                 if now >= next_stats:
                     next_stats = now + STATS_EVERY
@@ -298,6 +317,11 @@ class Owner:
                 ep.libHandleEvents(50)
                 self._run_timers()
             self._timers.clear()
+            deadline = time.monotonic() + PLAYER_GRACE_S  # let retired players age out
+            while self._retired and time.monotonic() < deadline:
+                ep.libHandleEvents(50)
+                self._free_retired()
+            self._free_retired(everything=True)
             self._drop_accounts()
             gc.collect()
             ep.libHandleEvents(50)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import logging
 import os
 import signal
@@ -194,6 +195,9 @@ class WorkerProcess:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # A crash inside pjsua2 (SIGSEGV/SIGABRT) leaves every thread's Python stack in the
+    # worker's log: the only trace of what it was doing.
+    faulthandler.enable(all_threads=True)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.id} %(message)s")
     code = asyncio.run(WorkerProcess(args).run())
     sys.stdout.flush()

@@ -4,11 +4,13 @@ pause/resume, DTMF both ways, unbridge/re-bridge, reject with a code, dial timeo
 from __future__ import annotations
 
 import asyncio
+import wave
 
 import pytest
 
 from gateway.ipc import protocol as p
 from gateway.supervisor import CommandFailed
+from gateway.supervisor.config import WorkerDown
 from tests.integration.worker.conftest import (
     MUSIC,
     REPO,
@@ -153,3 +155,35 @@ async def test_dial_through_an_outbound_proxy_with_headers(make_harness, pcaps, 
         assert await agent.wait(10) == 0, agent.errors()
     finally:
         agent.kill()
+
+
+async def test_stopping_players_amid_end_of_file_events_never_crashes_the_worker(
+    make_harness, pcaps, tmp_path
+):
+    """pjsua2 2.15 delivers a player's end-of-file event asynchronously; deleting the
+    player while that event is in flight crashed the worker (SIGSEGV, pjproject #4812).
+    A 20 ms WAV (looping or not) reaches its end within the time it takes to stop it,
+    so each stop races such an event. The harness fails the test if the worker exits abnormally."""
+    tick = tmp_path / "tick.wav"
+    with wave.open(str(tick), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x10" * 160)
+    h = await make_harness(1)
+    caller = await start_caller(
+        tmp_path, h.pool.workers()[0].sip_port, pcaps["tone440_long"], None, end=uac_wait_bye()
+    )
+    try:
+        leg = (await h.wait(is_event(p.IncomingCall), 10)).event.leg
+        await h.cmd("w1", p.Answer(leg))
+        await h.wait(leg_state(leg, "confirmed"), 5)
+        for n in range(120):  # bounded: 120 x ~30 ms; stops land around each end of file
+            await h.cmd("w1", p.Play(leg, str(tick), loop=n % 2 == 0))
+            await asyncio.sleep(0.012 + (n % 7) * 0.003)
+            await h.cmd("w1", p.StopPlay(leg))
+        await h.cmd("w1", p.Hangup(leg, 200))
+        await h.wait(leg_state(leg, "disconnected"), 5)
+        assert not h.find(is_event(WorkerDown))
+    finally:
+        caller.kill()
