@@ -14,6 +14,7 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Awaitable
 from pathlib import Path
 
 import uvicorn
@@ -226,22 +227,38 @@ class ControlPlane:
         await self.stop()
 
     async def stop(self) -> None:
+        """Each step is bounded: one that hangs is logged and skipped, never blocks exit."""
         log.info("stopping: draining calls (grace %.0f s)", self._drain_grace)
         self.facade.phase = "stopping"
-        await self.presence.stop()
-        for worker_id in build.worker_ids(self.settings):
-            await self._worker_state(worker_id, "draining")
-        await self.trunks.stop()
-        await self.pool.drain(self._drain_grace)
-        await self.pool.stop()
-        await self.observer.stop()
+        await self._step("presence", self.presence.stop(), 5)
+        await self._step("drain workers at the edge", asyncio.gather(
+            *(self._worker_state(w, "draining") for w in build.worker_ids(self.settings))), 5)
+        await self._step("trunk unregistration", self.trunks.stop(), 10)
+        await self._step("worker drain", self.pool.drain(self._drain_grace),
+                         self._drain_grace + 15)
+        await self._step("worker pool", self.pool.stop(), 20)
+        await self._step("metrics", self.observer.stop(), 5)
         self.acd.close()
         for session in list(self.flow.ctx.sessions):
-            await session.cdr.settled()
+            await self._step(f"call record {session.call_id}", session.cdr.settled(), 10)
         if self._api_server is not None:
             self._api_server.should_exit = True
             if self._api_task is not None:
-                await asyncio.gather(self._api_task, return_exceptions=True)
-        await self.edge.stop()
-        await self.db.close()
+                await self._step("API", asyncio.gather(self._api_task, return_exceptions=True),
+                                 10)
+        await self._step("edge", self.edge.stop(), 15)
+        await self._step("database", self.db.close(), 10)
         log.info("stopped")
+
+    async def _step(self, what: str, awaitable: Awaitable[object], timeout: float) -> None:
+        started = asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(awaitable, timeout)
+        except TimeoutError:
+            log.error("stopping: %s did not finish within %.0f s; going on", what, timeout)
+        except Exception:
+            log.exception("stopping: %s failed; going on", what)
+        else:
+            took = asyncio.get_running_loop().time() - started
+            log.log(logging.INFO if took > 1 else logging.DEBUG, "stopping: %s done in %.1f s",
+                    what, took)

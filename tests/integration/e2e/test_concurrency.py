@@ -67,8 +67,7 @@ async def test_twenty_concurrent_conversations_over_ten_workers(tmp_path: Path) 
         assert await gw.metric("contactgw_calls_total", queue="load",
                                disposition="answered") == CALLS
     finally:
-        for phone in phones:
-            await phone.stop()
+        await asyncio.gather(*(phone.stop() for phone in phones))
         rc = await gw.stop()
     assert rc == 0, gw.log()
 
