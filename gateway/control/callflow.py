@@ -34,6 +34,7 @@ from gateway.control.sessions import AgentLeg, CallSession, Phase
 from gateway.ipc import protocol as p
 from gateway.store.records import Disposition, OfferResult
 from gateway.supervisor.handle import CommandFailed
+from recordings.naming import recording_dir
 from routing import Closed, ToQueue, Unknown, Voicemail, resolve, uri_user
 
 log = logging.getLogger(__name__)
@@ -229,8 +230,6 @@ class CallFlow:
             self.send(s, p.Hangup(leg=s.caller_leg, code=200))
 
     def recording_dir(self, s: CallSession) -> Path:
-        from recordings.naming import recording_dir
-
         path = self.ctx.settings.recordings_dir / recording_dir(s.call_id, s.arrived_at)
         path.mkdir(parents=True, exist_ok=True)
         return path
