@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -72,6 +73,16 @@ async def _exited(proc: asyncio.subprocess.Process) -> int:
         await asyncio.sleep(0.05)
     return proc.returncode
 
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the control plane dies, even by SIGKILL,
+    so an orphaned edge never keeps the SIP port (Kamailio then stops its children)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 class KamailioProcess:
     def __init__(
@@ -137,6 +148,7 @@ class KamailioProcess:
             stderr=asyncio.subprocess.STDOUT,
             cwd=str(self.settings.rundir),
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._started_at = time.monotonic()
         self._reader = asyncio.create_task(self._read_log(self._proc), name="edge-log")
