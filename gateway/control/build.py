@@ -107,6 +107,7 @@ def flow_settings(settings: Settings) -> FlowSettings:
         recordings_dir=settings.recordings.directory,
         make_stereo=settings.recordings.stereo,
         agent_uris={u: a.uri for u, a in settings.routing.agents.items() if a.uri},
+        did_from_to=frozenset(t.name for t in settings.trunks if t.did_from == "to"),
         queue_media=media,
     )
 

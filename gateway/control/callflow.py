@@ -110,7 +110,9 @@ class CallFlow:
     def _incoming(self, worker_id: str, e: p.IncomingCall) -> None:
         ctx = self.ctx
         now = ctx.wall_clock()
-        decision = resolve(e.request_uri, e.to_uri, ctx.routing(), now)
+        # The edge names the trunk that admitted the call; some carriers put the DID in To.
+        request_uri = None if e.trunk in ctx.settings.did_from_to else e.request_uri
+        decision = resolve(request_uri, e.to_uri, ctx.routing(), now)
         did = (
             getattr(decision, "did_e164", None)
             or getattr(decision, "did", None)

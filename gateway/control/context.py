@@ -49,6 +49,7 @@ class FlowSettings:
     closed_code: int = 480
     finalize_timeout: float = 15.0
     agent_uris: dict[str, str] = field(default_factory=dict)  # agent id -> SIP URI override
+    did_from_to: frozenset[str] = frozenset()  # trunks that put the DID in To, not the R-URI
     queue_media: dict[str, QueueMedia] = field(default_factory=dict)
 
     def media_for(self, queue: str | None) -> QueueMedia:

@@ -100,7 +100,6 @@ class TrunkSettings(Model):
     register_: bool = Field(False, alias="register")  # "register" is a BaseModel method
     register_expires: Annotated[int, Field(ge=60, le=86400)] = 300
     allowed_sources: tuple[SourceNetwork, ...] = ()
-    codecs: tuple[Codec, ...] | None = None
     did_from: Literal["request_uri", "to"] = "request_uri"
 
     @model_validator(mode="after")

@@ -4,6 +4,7 @@ a fake worker pool that records the commands it is sent and answers them at once
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -237,3 +238,18 @@ async def test_position_announcement_then_max_wait_overflow(rig: Rig) -> None:
     await rig.settle()
     row = await rig.cdr.get_call(uuid.UUID(s.call_id))
     assert row is not None and (row.disposition, row.hangup_by) == ("overflow", "system")
+
+
+async def test_a_trunk_that_puts_the_did_in_to_is_routed_on_to(rig: Rig) -> None:
+    rig.flow.ctx.settings = dataclasses.replace(rig.flow.ctx.settings,
+                                                did_from_to=frozenset({"carrier"}))
+    # R-URI and To name different routed numbers: only `did_from: to` picks To's.
+    for trunk, leg in (("carrier", "w1-in-1"), ("other", "w1-in-2")):
+        rig.event(p.IncomingCall(leg=leg, call_id=f"sip-{leg}",
+                                 request_uri="sip:+15550100200@edge",
+                                 from_uri="sip:+15551230000@carrier",
+                                 to_uri="sip:+15550100100@edge", source="127.0.0.1:5070",
+                                 trunk=trunk))
+    await rig.settle()
+    queues = {s.caller_leg: s.queue for s in rig.flow.ctx.sessions}
+    assert queues == {"w1-in-1": "sales", "w1-in-2": "empty"}
