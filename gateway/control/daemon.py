@@ -31,6 +31,7 @@ from gateway.control.callflow import CallFlow
 from gateway.control.context import CallContext
 from gateway.control.observer import Observer
 from gateway.control.presence import Presence
+from gateway.control.retention import run_retention
 from gateway.control.trunks import TrunkRegistration, Trunks
 from gateway.edge.manager import EdgeManager
 from gateway.ipc import protocol as p
@@ -125,6 +126,11 @@ class ControlPlane:
         self.presence.start()
         await self.trunks.start()
         self.observer.start()
+        self._retention = loop.create_task(
+            run_retention(s.recordings.directory, s.recordings.retention_days))
+        if s.mqtt.enabled:
+            log.warning("mqtt.enabled is set, but publishing call events is not built yet: "
+                        "no events will be sent (call records are in the database)")
 
         self.facade = ApiFacade(
             engine=engine,
@@ -238,6 +244,7 @@ class ControlPlane:
                          self._drain_grace + 15)
         await self._step("worker pool", self.pool.stop(), 20)
         await self._step("metrics", self.observer.stop(), 5)
+        self._retention.cancel()
         self.acd.close()
         for session in list(self.flow.ctx.sessions):
             await self._step(f"call record {session.call_id}", session.cdr.settled(), 10)
