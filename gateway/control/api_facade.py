@@ -106,6 +106,10 @@ class ApiFacade:
         self._presence.unpause(agent_id)
         return self._agent_view(agent_id)
 
+    def ready_agent(self, agent_id: str) -> AgentView:
+        self._presence.ready(agent_id)
+        return self._agent_view(agent_id)
+
     # ------------------------------------------------------------------ queues and calls
     def queues(self) -> list[QueueView]:
         now, out = self._loop.time(), []

@@ -214,11 +214,7 @@ class ControlPlane:
         asyncio.get_running_loop().create_task(write())
 
     async def _registered_users(self, users: list[str]) -> set[str]:
-        registered = set()
-        for user in users:  # one RPC at a time: the edge answers on one reply socket
-            if await self.edge.registered_contacts(user):
-                registered.add(user)
-        return registered
+        return await self.edge.registered_users() & set(users)
 
     # ------------------------------------------------------------------ run / stop
     def request_stop(self) -> None:

@@ -71,6 +71,12 @@ class Presence:
             raise Conflict(f"agent {agent_id!r} is not paused")
         self._acd.feed(ev.AgentUnpause(agent_id))
 
+    def ready(self, agent_id: str) -> None:
+        """End wrap-up early: the agent takes calls again now."""
+        if self.state(agent_id) is not AgentState.WRAP_UP:
+            raise Conflict(f"agent {agent_id!r} is not in wrap-up")
+        self._acd.feed(ev.WrapUpDone(agent_id))
+
     # ------------------------------------------------------------------ registrations
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._poll())

@@ -43,6 +43,7 @@ from gateway.edge.state import (
     WorkerStatus,
     parse_dialogs,
     parse_dispatcher_list,
+    parse_ul_dump,
     parse_ul_lookup,
 )
 
@@ -155,6 +156,10 @@ class EdgeManager:
     async def registered_contacts(self, user: str) -> list[Contact]:
         check_token("user", user)
         return parse_ul_lookup(await self.rpc.ul_lookup(user))
+
+    async def registered_users(self) -> set[str]:
+        """Users with at least one registered contact: one RPC, whatever their number."""
+        return parse_ul_dump(await self.rpc.ul_dump_brief())
 
     # -- workers -------------------------------------------------------------------
 

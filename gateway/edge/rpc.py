@@ -169,6 +169,10 @@ class EdgeRpc:
             raise
         return result if isinstance(result, dict) else None
 
+    async def ul_dump_brief(self) -> Any:
+        """Every registered AoR in one call (no contact details)."""
+        return await self.client.call("ul.dump", "brief")
+
     async def ul_rm(self, aor: str, table: str = "location") -> None:
         try:
             await self.client.call("ul.rm", table, aor)

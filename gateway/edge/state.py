@@ -132,3 +132,19 @@ def parse_dialogs(result: Any) -> list[DialogRef]:
             continue
         dialogs.setdefault(key, DialogRef(key[0], key[1], state, str(item.get("call-id") or "")))
     return list(dialogs.values())
+
+
+def parse_ul_dump(result: object, table: str = "location") -> set[str]:
+    """AoRs with at least one binding, from `ul.dump brief` (5.6 shape:
+    ``{"Domains": [{"Domain": {"Domain": table, "AoRs": [{"AoR": "alice"}, ...]}}]}``)."""
+    aors: set[str] = set()
+    if not isinstance(result, dict):
+        return aors
+    for entry in result.get("Domains") or []:
+        domain = entry.get("Domain") if isinstance(entry, dict) else None
+        if not isinstance(domain, dict) or domain.get("Domain") != table:
+            continue
+        for aor in domain.get("AoRs") or []:
+            if isinstance(aor, dict) and isinstance(aor.get("AoR"), str):
+                aors.add(aor["AoR"])
+    return aors

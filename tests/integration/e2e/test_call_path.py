@@ -134,9 +134,11 @@ async def test_answered_call_is_bridged_and_recorded_in_stereo(
     assert len(left) / rate > 3.0
     assert (stereo.parent / "stereo.wav.sha256").is_file()
 
-    # wrap-up, then available again
+    # wrap-up (2 s), then available again
     assert await gw.agent_state("alice") in ("wrap-up", "available")
     await logged_in(gw, "alice")
+    early = await gw.api.post("/agents/alice/ready")
+    assert early.status_code == 409 and "wrap-up" in early.json()["detail"]
     assert await gw.metric("contactgw_calls_total", queue="sales", disposition="answered") == 1
 
     async def sampled() -> bool:  # gauges are sampled once a second

@@ -253,3 +253,24 @@ async def test_a_trunk_that_puts_the_did_in_to_is_routed_on_to(rig: Rig) -> None
     await rig.settle()
     queues = {s.caller_leg: s.queue for s in rig.flow.ctx.sessions}
     assert queues == {"w1-in-1": "sales", "w1-in-2": "empty"}
+
+
+async def test_agent_ready_ends_wrap_up_early_and_is_refused_otherwise(rig: Rig) -> None:
+    from gateway.api.errors import Conflict
+    from gateway.control.presence import Presence
+
+    async def nobody(_users: list[str]) -> set[str]:
+        return set()
+    presence = Presence(rig.driver, {"alice": True}, nobody)
+    presence.login("alice")
+    with pytest.raises(Conflict, match="not in wrap-up"):
+        presence.ready("alice")
+    rig.incoming("+15550100100")
+    await rig.settle()
+    (dial,) = rig.pool.of(p.Dial)
+    rig.event(p.LegState(leg=dial.leg, state="confirmed", code=200))
+    rig.event(p.LegState(leg="w1-in-1", state="disconnected", code=200))
+    await rig.settle()
+    assert rig.engine.agent("alice").state.value == "wrap-up"  # 5 s of wrap-up
+    presence.ready("alice")
+    assert rig.engine.agent("alice").state.value == "available"

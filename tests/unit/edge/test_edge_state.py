@@ -153,3 +153,15 @@ def test_dialogs_of_a_profile() -> None:
 def test_no_dialogs() -> None:
     assert parse_dialogs([]) == []  # what 5.6.3 answers for an empty profile
     assert parse_dialogs(None) == []
+
+
+def test_ul_dump_brief_gives_the_registered_aors_of_the_location_table() -> None:
+    from gateway.edge.state import parse_ul_dump
+
+    observed = {"Domains": [{"Domain": {"Domain": "location", "Size": 1024,
+                                        "AoRs": [{"AoR": "alice"}, {"AoR": "bob"}],
+                                        "Stats": {"Records": 2, "Max-Slots": 1}}}]}
+    assert parse_ul_dump(observed) == {"alice", "bob"}
+    assert parse_ul_dump({"Domains": [{"Domain": {"Domain": "other", "AoRs": [{"AoR": "x"}]}}]}) == set()
+    assert parse_ul_dump({"Domains": [{"Domain": {"Domain": "location", "AoRs": None}}]}) == set()
+    assert parse_ul_dump(None) == set()
