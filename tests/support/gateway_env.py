@@ -140,7 +140,11 @@ class Gateway:
             stdin=asyncio.subprocess.DEVNULL,
             cwd=str(REPO),
         )
-        await self.wait_health("ok" if wait_ok else None, timeout=40)
+        try:
+            await self.wait_health("ok" if wait_ok else None, timeout=40)
+        except BaseException:
+            await self.stop()  # a gateway that never got healthy must not outlive the test
+            raise
 
     async def start_registrar(self, password: str | None = None) -> None:
         scenario = self.tmp / "trunk_registrar.xml"
@@ -343,7 +347,11 @@ class AgentPhone:
             cwd=str(REPO),
         )
         phone = cls(proc, user)
-        await phone.wait("registration", lambda e: e.get("registered") is True, timeout=10)
+        try:
+            await phone.wait("registration", lambda e: e.get("registered") is True, timeout=10)
+        except BaseException:
+            await phone.stop()  # a phone that never registered must not outlive the test
+            raise
         return phone
 
     async def _read(self) -> None:
