@@ -67,7 +67,6 @@ class AcdActions:
         leg = AgentLeg(leg=s.next_agent_leg_name(), agent_id=c.agent_id)
         s.agent_legs[leg.leg] = leg
         ctx.sessions.bind_leg(leg.leg, s)
-        s.offered_at = s.offered_at or now
         dial = p.Dial(
             uri=ctx.settings.agent_uri(c.agent_id),
             leg=leg.leg,
@@ -83,7 +82,6 @@ class AcdActions:
             except CommandFailed as exc:
                 log.warning("call %s: dialling %s failed: %s", s.call_id, c.agent_id, exc)
                 leg.ended = True
-                ctx.sessions.forget_leg(leg.leg)
                 if not s.caller_gone and not leg.cancelled:
                     self.flow.feed(
                         ev.OfferFailed(
@@ -94,14 +92,14 @@ class AcdActions:
                     )
                 self.flow.maybe_finalize(s)
 
-        s.media_then(dial_agent)
+        s.media.then(dial_agent)
 
         async def record() -> None:
             leg.offer_id = await ctx.cdr.record_offer(
                 call_id=uuid.UUID(s.call_id), agent=c.agent_id, offered_at=now, queue=c.queue_id
             )
 
-        s.cdr_then(record)
+        s.cdr.then(record)
 
     def _cancel(self, c: cmd.CancelOffer) -> None:
         s = self.ctx.sessions.by_call(c.call_id)
@@ -135,7 +133,7 @@ class AcdActions:
             return
         ctx, now = self.ctx, self.ctx.wall_clock()
         s.phase, s.connected_leg, s.agent_id = Phase.CONNECTED, leg.leg, c.agent_id
-        s.answered_at, s.disposition, s.playing = now, "answered", None
+        s.disposition, s.playing = "answered", None
         self.flow.send(s, p.Bridge(a=s.caller_leg, b=leg.leg, linked=True))
         if ctx.settings.media_for(s.queue).record:
             directory = self.flow.recording_dir(s)
@@ -152,15 +150,14 @@ class AcdActions:
                 offer_id=leg.offer_id,
             )
 
-        s.cdr_then(record)
+        s.cdr.then(record)
 
     # ------------------------------------------------------------------ while waiting
     def _announce(self, c: cmd.Announce) -> None:
         s = self._session(c.call_id)
         if s is None or s.phase is not Phase.QUEUED:
             return
-        music = str(self.ctx.prompts.path(self.ctx.settings.media_for(s.queue).music))
-        if s.playing is not None and s.playing != music:
+        if s.playing is not None and s.playing != self.flow.music(s):
             return  # never cut the greeting or a previous announcement short
         media = self.ctx.settings.media_for(s.queue)
         s.playing = str(
@@ -176,7 +173,7 @@ class AcdActions:
         if s is None:
             return
         s.queue = c.to_queue
-        s.cdr_then(
+        s.cdr.then(
             lambda: self.ctx.cdr.record_queued(call_id=uuid.UUID(s.call_id), queue=c.to_queue)
         )
 
@@ -192,7 +189,7 @@ class AcdActions:
         s.phase, s.disposition = Phase.ANNOUNCING, "overflow"
         prompt = c.argument or TERMINAL_PROMPTS[c.action]
         if prompt and self.ctx.prompts.exists(prompt):
-            s.after_playback, s.hangup_code = "hangup", 200
+            s.hangup_code = 200
             s.playing = str(self.ctx.prompts.path(prompt))
             self.flow.send(s, p.Play(leg=s.caller_leg, path=s.playing))
         else:

@@ -9,7 +9,7 @@ from typing import Any
 from acd.engine import Engine
 from gateway.api.errors import NotFound
 from gateway.api.views import AgentView, CallView, Health, QueueView, WorkersHealth
-from gateway.control.observer import Observer
+from gateway.control.observer import Observer, agent_states_by_queue, conversations_held
 from gateway.control.presence import Presence
 from gateway.control.sessions import Phase, SessionTable
 from gateway.control.trunks import Trunks
@@ -50,7 +50,7 @@ class ApiFacade:
         report = WorkersHealth(
             up=len(up),
             total=len(workers),
-            slots_in_use=sum((w.legs + 1) // 2 for w in up),
+            slots_in_use=sum(conversations_held(w) for w in up),
             slots_total=len(up) * self._callers_per_worker,
         )
         trunks = self._trunks.health()
@@ -113,20 +113,17 @@ class ApiFacade:
     # ------------------------------------------------------------------ queues and calls
     def queues(self) -> list[QueueView]:
         now, out = self._loop.time(), []
+        states_by_queue = agent_states_by_queue(self._engine)
         for queue in sorted(self._engine.queue_ids()):
             k = self._engine.queue_kpis(queue, now, self._window)
-            states = [
-                self._engine.agent(a).state.value
-                for a in self._engine.agent_ids()
-                if queue in self._engine.agent(a).queues
-            ]
+            states = states_by_queue[queue]
             out.append(
                 QueueView(
                     name=queue,
                     waiting=k.waiting,
                     longest_wait_seconds=k.longest_waiting_seconds,
-                    agents_available=states.count("available"),
-                    agents_logged_in=len([s for s in states if s != "logged-out"]),
+                    agents_available=states["available"],
+                    agents_logged_in=sum(states.values()) - states["logged-out"],
                     offered=k.offered,
                     answered=k.answered,
                     abandoned=k.abandoned,

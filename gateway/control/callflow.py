@@ -100,7 +100,7 @@ class CallFlow:
                     return
                 raise
 
-        s.media_then(step)
+        s.media.then(step)
 
     def feed(self, event: ev.Event) -> None:
         assert self.acd is not None
@@ -132,7 +132,7 @@ class CallFlow:
         )
         ctx.sessions.add(s)
         queue = decision.queue if isinstance(decision, ToQueue | Closed) else None
-        s.cdr_then(
+        s.cdr.then(
             lambda: ctx.cdr.record_call_arrived(
                 call_id=call_uuid,
                 sip_call_id=e.call_id,
@@ -170,14 +170,18 @@ class CallFlow:
                     s, prompt, ctx.settings.unknown_did_code, "unknown_did"
                 )
 
+    def music(self, s: CallSession) -> str:
+        """The hold music of the caller's queue."""
+        return str(self.ctx.prompts.path(self.ctx.settings.media_for(s.queue).music))
+
     def _enter_queue(self, s: CallSession, route: ToQueue) -> None:
         s.queue, s.phase = route.queue, Phase.QUEUED
-        media = self.ctx.settings.media_for(route.queue)
-        if media.greeting and self.ctx.prompts.exists(media.greeting):
-            s.playing = str(self.ctx.prompts.path(media.greeting))
+        greeting = self.ctx.settings.media_for(route.queue).greeting
+        if greeting and self.ctx.prompts.exists(greeting):
+            s.playing = str(self.ctx.prompts.path(greeting))
             self.send(s, p.Answer(leg=s.caller_leg, prompt=s.playing, loop=False))
         else:
-            s.playing = str(self.ctx.prompts.path(media.music))
+            s.playing = self.music(s)
             self.send(s, p.Answer(leg=s.caller_leg, prompt=s.playing, loop=True))
         self.feed(
             ev.CallArrived(
@@ -193,7 +197,7 @@ class CallFlow:
     ) -> None:
         """Early media: the caller hears why, and the call is never answered."""
         s.phase, s.disposition, s.hangup_code = Phase.ANNOUNCING, disposition, code
-        s.after_playback, s.hangup_by = "hangup", "system"
+        s.hangup_by = "system"
         if self.ctx.prompts.exists(prompt):
             s.playing = str(self.ctx.prompts.path(prompt))
             self.send(s, p.Answer(leg=s.caller_leg, code=183, prompt=s.playing))
@@ -201,7 +205,7 @@ class CallFlow:
             self.send(s, p.Hangup(leg=s.caller_leg, code=code))
 
     def start_voicemail(self, s: CallSession, disposition: Disposition, answer: bool) -> None:
-        s.phase, s.disposition, s.after_playback = Phase.VOICEMAIL, disposition, "voicemail"
+        s.phase, s.disposition = Phase.VOICEMAIL, disposition
         intro = self.ctx.prompts.voicemail_intro()
         s.playing = str(intro)
         if answer:
@@ -216,11 +220,11 @@ class CallFlow:
             return  # a stale event: something else has been played since
         s.playing = None
         if s.phase is Phase.QUEUED:
-            s.playing = str(self.ctx.prompts.path(self.ctx.settings.media_for(s.queue).music))
+            s.playing = self.music(s)
             self.send(s, p.Play(leg=s.caller_leg, path=s.playing, loop=True))
-        elif s.after_playback == "hangup":
+        elif s.phase is Phase.ANNOUNCING:
             self.send(s, p.Hangup(leg=s.caller_leg, code=s.hangup_code))
-        elif s.after_playback == "voicemail":
+        elif s.phase is Phase.VOICEMAIL:
             path = self.recording_dir(s) / "voicemail.wav"
             s.recordings["voicemail"] = str(path)
             self.send(s, p.RecordStart(leg=s.caller_leg, path=str(path)))
@@ -311,7 +315,7 @@ class CallFlow:
                     sip_code=code,
                 )
 
-        s.cdr_then(step)
+        s.cdr.then(step)
 
     def conversation_over(self, s: CallSession) -> None:
         if not s.conversation_ended:
@@ -321,7 +325,7 @@ class CallFlow:
     def _caller_gone(self, s: CallSession, code: int) -> None:
         if s.caller_gone:
             return
-        s.caller_gone, s.sip_code, s.ended_at = True, code, self.ctx.wall_clock()
+        s.caller_gone, s.sip_code = True, code
         if s.phase is Phase.CONNECTED:
             s.hangup_by = s.hangup_by or "caller"
             self.conversation_over(s)
@@ -333,23 +337,19 @@ class CallFlow:
                 "abandoned_ringing" if s.ringing_legs() else "abandoned"
             )
             self.feed(ev.CallerHungUp(call_id=s.call_id))
-        elif s.phase is Phase.ROUTING:
-            s.disposition = "failed"
-        if s.disposition is None:
+        if s.disposition is None:  # gone before routing decided anything
             s.disposition = "failed"
         s.phase = Phase.ENDED
-        self._close_record(s)
+        self._close_record(s, s.disposition)
         self._loop.call_later(self.ctx.settings.finalize_timeout, self.finalize, s)
         self.maybe_finalize(s)
 
-    def _close_record(self, s: CallSession) -> None:
+    def _close_record(self, s: CallSession, disposition: Disposition) -> None:
         ctx, call_uuid = self.ctx, uuid.UUID(s.call_id)
-        disposition = s.disposition or "failed"
-        ended_at = s.ended_at or ctx.wall_clock()
-        agent_code = s.agent_sip_code
+        ended_at, agent_code = ctx.wall_clock(), s.agent_sip_code
         ctx.metrics.call_ended(disposition=disposition, queue=s.queue)
         rtp = dict(s.rtp) if s.rtp else None
-        s.cdr_then(
+        s.cdr.then(
             lambda: ctx.cdr.record_ended(
                 call_id=call_uuid,
                 ended_at=ended_at,
@@ -376,9 +376,7 @@ class CallFlow:
         if s.finalized:
             return
         s.finalized = True
-        self.ctx.sessions.remove(s)
-        for leg in s.agent_legs:
-            self.ctx.sessions.forget_leg(leg)
+        self.ctx.sessions.remove(s)  # the caller's and the agents' legs too
         if not s.recordings:
             return
         ctx = self.ctx
@@ -394,4 +392,4 @@ class CallFlow:
                 agent=s.recordings.get("agent"),
             )
 
-        s.cdr_then(step)
+        s.cdr.then(step)

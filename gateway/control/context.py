@@ -75,6 +75,5 @@ class CallContext:
 TERMINAL_PROMPTS: dict[TerminalAction, str] = {
     TerminalAction.ANNOUNCE_HANGUP: "all_busy",
     TerminalAction.CALLBACK_OFFER: "all_busy",
-    TerminalAction.VOICEMAIL: "leave_message",
     TerminalAction.HANGUP: "",
 }

@@ -13,9 +13,25 @@ from collections import Counter
 from acd.engine import Engine
 from gateway.edge.manager import EdgeManager
 from gateway.metrics import Metrics
+from gateway.supervisor.config import WorkerInfo
 from gateway.supervisor.pool import WorkerPool
 
 log = logging.getLogger(__name__)
+
+
+def conversations_held(worker: WorkerInfo) -> int:
+    """A worker's slots in use: conversations, i.e. caller legs (each with its agent leg)."""
+    return (worker.legs + 1) // 2
+
+
+def agent_states_by_queue(engine: Engine) -> dict[str, Counter[str]]:
+    """How many member agents of each queue are in each state (one pass over agents)."""
+    per_queue: dict[str, Counter[str]] = {q: Counter() for q in engine.queue_ids()}
+    for agent_id in engine.agent_ids():
+        view = engine.agent(agent_id)
+        for queue in view.queues:
+            per_queue.setdefault(queue, Counter())[view.state.value] += 1
+    return per_queue
 
 
 class Observer:
@@ -58,12 +74,7 @@ class Observer:
 
     async def sample(self) -> None:
         engine, now = self._engine, self._loop.time()
-        per_queue: dict[str, Counter[str]] = {q: Counter() for q in engine.queue_ids()}
-        for agent_id in engine.agent_ids():
-            view = engine.agent(agent_id)
-            for queue in view.queues:
-                per_queue.setdefault(queue, Counter())[view.state.value] += 1
-        for queue, counts in per_queue.items():
+        for queue, counts in agent_states_by_queue(engine).items():
             self._metrics.observe_kpis(engine.queue_kpis(queue, now, self._window))
             self._metrics.set_agents(queue, dict(counts))
         for worker in self._pool.workers():
@@ -71,7 +82,7 @@ class Observer:
             self._metrics.set_worker(
                 worker.worker_id,
                 up=worker.state == "up",
-                slots_in_use=(worker.legs + 1) // 2,
+                slots_in_use=conversations_held(worker),
                 slots_total=self._callers_per_worker,
             )
         self.edge_up = self._edge.process.ready.is_set()

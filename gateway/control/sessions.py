@@ -23,10 +23,10 @@ log = logging.getLogger(__name__)
 
 class Phase(enum.Enum):
     ROUTING = "routing"
-    ANNOUNCING = "announcing"  # closed / unknown DID / diverted: prompt then hang-up
+    ANNOUNCING = "announcing"  # closed / unknown DID / diverted: prompt, then hang up
     QUEUED = "queued"
     CONNECTED = "connected"
-    VOICEMAIL = "voicemail"
+    VOICEMAIL = "voicemail"  # prompt and beep, then record the caller
     ENDED = "ended"
 
 
@@ -56,11 +56,7 @@ class CallSession:
     connected_leg: str | None = None
     agent_id: str | None = None
     playing: str | None = None  # path of the prompt/music now playing to the caller
-    after_playback: str = "music"  # "music" | "hangup" | "record-voicemail"
-    hangup_code: int = 200
-    answered_at: datetime | None = None
-    offered_at: datetime | None = None
-    ended_at: datetime | None = None
+    hangup_code: int = 200  # final answer once an ANNOUNCING prompt ends
     hangup_by: HangupBy | None = None
     sip_code: int | None = None
     agent_sip_code: int | None = None  # how the last agent leg ended
@@ -71,6 +67,8 @@ class CallSession:
     conversation_ended: bool = False
     dial_seq: int = 0
     finalized: bool = False
+    # Worker commands for one call run in order without blocking other calls; its
+    # record writes too, on their own chain, so a slow database never delays media.
     media: Sequencer = field(init=False)
     cdr: Sequencer = field(init=False)
 
@@ -89,14 +87,6 @@ class CallSession:
             if not a.answered and not a.ended and not a.cancelled
         ]
 
-    def media_then(self, step: Callable[[], Awaitable[object]]) -> None:
-        """Worker commands for one call run in order, without blocking other calls."""
-        self.media.then(step)
-
-    def cdr_then(self, step: Callable[[], Awaitable[object]]) -> None:
-        """Call-record writes run in order too, on their own chain (a slow database
-        never delays the caller's media)."""
-        self.cdr.then(step)
 
 
 class Sequencer:
@@ -148,9 +138,6 @@ class SessionTable:
 
     def by_leg(self, leg: str) -> CallSession | None:
         return self._by_leg.get(leg)
-
-    def forget_leg(self, leg: str) -> None:
-        self._by_leg.pop(leg, None)
 
     def remove(self, session: CallSession) -> None:
         self._by_call.pop(session.call_id, None)
