@@ -2,7 +2,7 @@
 
     gw = Gateway(tmp, config_overrides)   # writes the YAML, picks free ports
     await gw.start()                      # starts the process, waits for /health == ok
-    phone = await AgentPhone.start(gw, "alice", tone=1000)
+    phone = await start_phone(gw, "alice", tone=1000)
     rc = await gw.call("+15550100100", hold_ms=5000)   # sipp as the trunk
     await gw.stop()                       # SIGTERM; asserts a clean exit
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -26,10 +25,10 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.support.ports import _free as udp_free
-from tests.support.ports import block
+from tests.support.agent_ua_client import AgentProcess
+from tests.support.ports import block, udp_port_free
 from tests.support.rtp_pcap import tone_packets, write_pcap
-from tests.support.sipp import Sipp, render_scenario
+from tests.support.sipp import SCENARIOS, Sipp, render_scenario
 
 SIP_RANGE, RTP_RANGE = (25000, 26999), (48000, 52999)
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +48,7 @@ def tcp_port() -> int:
 async def wait_bound(port: int, timeout: float = 5.0) -> None:
     """Until a freshly started peer listens on `port` (UDP)."""
     for _ in range(int(timeout / 0.05)):
-        if not udp_free(port):
+        if not udp_port_free(port):
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"nothing listens on udp/{port}")
@@ -124,9 +123,8 @@ class Gateway:
         self._pcaps: dict[float, str] = {}
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self, *, with_registrar: bool = True, wait_ok: bool = True) -> None:
-        if with_registrar:
-            await self.start_registrar()
+    async def start(self) -> None:
+        await self.start_registrar()
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -141,16 +139,15 @@ class Gateway:
             cwd=str(REPO),
         )
         try:
-            await self.wait_health("ok" if wait_ok else None, timeout=40)
+            await self.wait_health("ok", timeout=40)
         except BaseException:
             await self.stop()  # a gateway that never got healthy must not outlive the test
             raise
 
-    async def start_registrar(self, password: str | None = None) -> None:
-        scenario = self.tmp / "trunk_registrar.xml"
-        scenario.write_text((REPO / "tests/support/sipp/trunk_registrar.xml").read_text())
+    async def start_registrar(self) -> None:
+        """The carrier's registrar: digest-challenges the gateway's trunk REGISTERs."""
         self.registrar = Sipp(
-            scenario,
+            SCENARIOS / "trunk_registrar.xml",
             sip_port=self.registrar_port,
             media_port=block(RTP_RANGE, 2),
             calls=1000,
@@ -162,7 +159,7 @@ class Gateway:
                 "gw",
                 "-key",
                 "password",
-                password or self.trunk_password,
+                self.trunk_password,
                 "-key",
                 "expires",
                 "60",
@@ -170,7 +167,7 @@ class Gateway:
         )
         await self.registrar.start()
 
-    async def wait_health(self, status: str | None, timeout: float) -> dict[str, Any]:
+    async def wait_health(self, status: str, timeout: float) -> dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + timeout
         last: Any = None
         while asyncio.get_running_loop().time() < deadline:
@@ -179,7 +176,7 @@ class Gateway:
             with contextlib.suppress(httpx.HTTPError):
                 response = await self.api.get("/health")
                 last = response.json()
-                if status is None or last.get("status") == status:
+                if last.get("status") == status:
                     return last  # type: ignore[no-any-return]
             await asyncio.sleep(0.2)
         raise AssertionError(f"health never became {status}: {last}\n{self.log()}")
@@ -289,114 +286,19 @@ class Gateway:
         return 0.0
 
 
-class AgentPhone:
-    """A pjsua2 softphone process (tests.support.agent_ua) registered at the edge."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, user: str) -> None:
-        self.proc, self.user = proc, user
-        self.events: list[dict[str, Any]] = []
-        self._changed = asyncio.Event()
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-
-    @classmethod
-    async def start(
-        cls,
-        gw: Gateway,
-        user: str,
-        *,
-        tone: float = 1000.0,
-        answer_after: float | None = 0.5,
-        reject: int = 0,
-        record: bool = False,
-    ) -> AgentPhone:
-        password = gw.config["agents"][user]["password"]
-        args = [
-            sys.executable,
-            "-m",
-            "tests.support.agent_ua",
-            "--user",
-            user,
-            "--password",
-            password,
-            "--registrar",
-            f"sip:127.0.0.1:{gw.edge_port}",
-            "--domain",
-            "127.0.0.1",
-            "--sip-port",
-            str(block(SIP_RANGE, 1, align=1)),
-            "--rtp-port",
-            str(block(RTP_RANGE, 8)),
-            "--tone",
-            str(tone),
-            "--expires",
-            "60",
-        ]
-        if reject:
-            args += ["--reject", str(reject)]
-        elif answer_after is None:
-            args += ["--never-answer"]
-        else:
-            args += ["--answer-after", str(answer_after)]
-        if record:
-            args += ["--record", str(gw.tmp / f"{user}-{{n}}.wav")]
-        proc = await asyncio.create_subprocess_exec(
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=(gw.tmp / f"{user}.stderr").open("ab"),
-            cwd=str(REPO),
-        )
-        phone = cls(proc, user)
-        try:
-            await phone.wait("registration", lambda e: e.get("registered") is True, timeout=10)
-        except BaseException:
-            await phone.stop()  # a phone that never registered must not outlive the test
-            raise
-        return phone
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            with contextlib.suppress(ValueError):
-                self.events.append(json.loads(line))
-                self._changed.set()
-
-    def seen(
-        self, event: str, pred: Callable[[dict[str, Any]], bool] = lambda e: True
-    ) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("event") == event and pred(e)]
-
-    async def wait(
-        self,
-        event: str,
-        pred: Callable[[dict[str, Any]], bool] = lambda e: True,
-        timeout: float = 15.0,
-    ) -> dict[str, Any]:
-        async def first() -> dict[str, Any]:
-            while True:
-                found = self.seen(event, pred)
-                if found:
-                    return found[0]
-                self._changed.clear()
-                await self._changed.wait()
-
-        try:
-            return await asyncio.wait_for(first(), timeout)
-        except TimeoutError:
-            raise AssertionError(f"{self.user}: no {event} event; saw {self.events[-8:]}") from None
-
-    async def send(self, **command: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(command) + "\n").encode())
-        await self.proc.stdin.drain()
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            with contextlib.suppress(Exception):
-                await self.send(cmd="quit")
-            try:
-                await asyncio.wait_for(self.proc.wait(), 8)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        self._reader.cancel()
+async def start_phone(gw: Gateway, user: str, *, tone: float = 1000.0,
+                      answer_after: float | None = 0.5) -> AgentProcess:
+    """A pjsua2 softphone (tests.support.agent_ua) registered at the gateway's edge as
+    `user` (password from the gateway's config); `answer_after=None` never answers."""
+    args = ["--user", user, "--password", gw.config["agents"][user]["password"],
+            "--registrar", f"sip:127.0.0.1:{gw.edge_port}", "--domain", "127.0.0.1",
+            "--sip-port", str(block(SIP_RANGE, 1, align=1)),
+            "--rtp-port", str(block(RTP_RANGE, 8)), "--tone", str(tone), "--expires", "60"]
+    args += ["--never-answer"] if answer_after is None else ["--answer-after", str(answer_after)]
+    phone = await AgentProcess.start(args)
+    try:
+        await phone.wait_event("registration", registered=True)
+    except BaseException:
+        await phone.stop()  # a phone that never registered must not outlive the test
+        raise
+    return phone

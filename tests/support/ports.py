@@ -15,7 +15,7 @@ RTP_RANGE = (40000, 44999)
 _cursor: dict[tuple[int, int], int] = {}
 
 
-def _free(port: int) -> bool:
+def udp_port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:
             s.bind(("127.0.0.1", port))
@@ -36,7 +36,7 @@ def block(rng: tuple[int, int], size: int, align: int = 2) -> int:
         base -= (base - lo) % align
         if base + size - 1 > hi:
             continue
-        if all(_free(base + i) for i in range(size)):
+        if all(udp_port_free(base + i) for i in range(size)):
             _cursor[rng] = base + size + (-size % align)
             return base
     raise RuntimeError(f"no {size} free ports in {rng}")

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from tests.support.agent_ua_client import AgentProcess
 from tests.support.audio import read_channels, tone_power
-from tests.support.gateway_env import AgentPhone, Gateway
+from tests.support.gateway_env import Gateway, start_phone
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -78,8 +79,8 @@ async def gw(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway]
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def phones(gw: Gateway) -> AsyncIterator[dict[str, AgentPhone]]:
-    started: dict[str, AgentPhone] = {}
+async def phones(gw: Gateway) -> AsyncIterator[dict[str, AgentProcess]]:
+    started: dict[str, AgentProcess] = {}
     yield started
     for phone in started.values():
         await phone.stop()
@@ -107,9 +108,9 @@ async def test_trunk_registers_through_the_carriers_digest_challenge(gw: Gateway
 
 
 async def test_answered_call_is_bridged_and_recorded_in_stereo(
-    gw: Gateway, phones: dict[str, AgentPhone]
+    gw: Gateway, phones: dict[str, AgentProcess]
 ) -> None:
-    phones["alice"] = await AgentPhone.start(gw, "alice", tone=1000, answer_after=0.3)
+    phones["alice"] = await start_phone(gw, "alice", tone=1000, answer_after=0.3)
     await logged_in(gw, "alice")
     await finished(gw, await gw.call("+15550100100", hold_ms=6000))
 
@@ -166,10 +167,10 @@ async def test_closed_queue_announces_and_rejects_with_480(gw: Gateway) -> None:
 
 
 async def test_agent_no_answer_moves_the_call_to_the_next_agent(
-    gw: Gateway, phones: dict[str, AgentPhone]
+    gw: Gateway, phones: dict[str, AgentProcess]
 ) -> None:
-    phones["norbert"] = await AgentPhone.start(gw, "norbert", answer_after=None)
-    phones["olga"] = await AgentPhone.start(gw, "olga", tone=1000, answer_after=0.3)
+    phones["norbert"] = await start_phone(gw, "norbert", answer_after=None)
+    phones["olga"] = await start_phone(gw, "olga", tone=1000, answer_after=0.3)
     await logged_in(gw, "norbert")
     await logged_in(gw, "olga")
     await finished(gw, await gw.call("+15550100300", hold_ms=8000))
@@ -179,7 +180,7 @@ async def test_agent_no_answer_moves_the_call_to_the_next_agent(
         ("norbert", "no_answer"),
         ("olga", "answered"),
     ]
-    assert phones["norbert"].seen("incoming"), "norbert's phone rang first"
+    assert phones["norbert"].find("incoming"), "norbert's phone rang first"
 
 
 async def test_caller_abandons_while_queued(gw: Gateway) -> None:
@@ -189,15 +190,15 @@ async def test_caller_abandons_while_queued(gw: Gateway) -> None:
 
 
 async def test_caller_abandons_while_an_agent_rings(
-    gw: Gateway, phones: dict[str, AgentPhone]
+    gw: Gateway, phones: dict[str, AgentProcess]
 ) -> None:
-    phones["rita"] = await AgentPhone.start(gw, "rita", answer_after=None)
+    phones["rita"] = await start_phone(gw, "rita", answer_after=None)
     await logged_in(gw, "rita")
     await finished(gw, await gw.call("+15550100400", hold_ms=3000))
     (row,) = await gw.cdr(1)
     assert row["disposition"] == "abandoned_ringing"
     assert [(o["agent"], o["result"]) for o in row["offers"]] == [("rita", "cancelled")]
-    await phones["rita"].wait("call_state", lambda e: e.get("state") == "disconnected")
+    await phones["rita"].wait_event("call_state", state="disconnected")
     await logged_in(gw, "rita")
 
 
@@ -211,9 +212,9 @@ async def test_overflow_on_max_wait_announces_and_hangs_up(gw: Gateway) -> None:
 
 
 async def test_agent_api_changes_state_and_rejects_bad_requests_with_reasons(
-        gw: Gateway, phones: dict[str, AgentPhone]) -> None:
+        gw: Gateway, phones: dict[str, AgentProcess]) -> None:
     if "alice" not in phones:
-        phones["alice"] = await AgentPhone.start(gw, "alice", tone=1000)
+        phones["alice"] = await start_phone(gw, "alice", tone=1000)
     await logged_in(gw, "alice")
     paused = await gw.api.post("/agents/alice/pause", json={"reason": "lunch"})
     assert paused.status_code == 200
@@ -252,13 +253,11 @@ def worker_pid(gw: Gateway, worker_id: str) -> int:
 
 
 async def test_a_worker_killed_mid_call_loses_nothing_else(
-        gw: Gateway, phones: dict[str, AgentPhone]) -> None:
+        gw: Gateway, phones: dict[str, AgentProcess]) -> None:
     if "alice" not in phones:
-        phones["alice"] = await AgentPhone.start(gw, "alice", tone=1000)
+        phones["alice"] = await start_phone(gw, "alice", tone=1000)
     await logged_in(gw, "alice")
-    def hung_up(e: dict[str, Any]) -> bool:
-        return e.get("state") == "disconnected"
-    before = len(phones["alice"].seen("call_state", hung_up))
+    before = len(phones["alice"].find("call_state", state="disconnected"))
     sipp = await gw.call("+15550100100", hold_ms=20000)
 
     async def talking() -> list[Any]:
@@ -270,7 +269,7 @@ async def test_a_worker_killed_mid_call_loses_nothing_else(
     # The edge ends the dead worker's dialogs: BYE to the carrier and to the agent's phone.
     await finished(gw, sipp, timeout=20)
     async def phone_freed() -> bool:
-        return len(phones["alice"].seen("call_state", hung_up)) > before
+        return len(phones["alice"].find("call_state", state="disconnected")) > before
     await gw.wait_for("alice's phone hung up by the edge", phone_freed, timeout=15)
     (row,) = await gw.cdr(1)
     assert (row["id"], row["disposition"], row["agent"]) == (call["id"], "answered", "alice")

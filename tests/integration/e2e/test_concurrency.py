@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.agent_ua_client import AgentProcess
 from tests.support.audio import read_channels, tone_power
-from tests.support.gateway_env import AgentPhone, Gateway
+from tests.support.gateway_env import Gateway, start_phone
 
 pytestmark = [pytest.mark.integration]
 
@@ -31,11 +32,11 @@ ROUTING = {
 
 async def test_twenty_concurrent_conversations_over_ten_workers(tmp_path: Path) -> None:
     gw = Gateway(tmp_path, ROUTING, workers=CALLS // 2)
-    phones: list[AgentPhone] = []
+    phones: list[AgentProcess] = []
     try:
         await gw.start()
         phones = list(await asyncio.gather(
-            *(AgentPhone.start(gw, user, tone=1000, answer_after=0.3) for user in AGENTS)))
+            *(start_phone(gw, user, tone=1000, answer_after=0.3) for user in AGENTS)))
 
         async def all_available() -> bool:
             return all(a["state"] == "available" for a in await gw.get("/agents"))
