@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
-import re
 import socket
 import time
 import uuid
@@ -19,57 +17,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from tests.support.ports import block as port_block
+
 SIP_PORTS = (23000, 24999)
 RTP_PORTS = (45000, 47999)
 SIPP = "/usr/bin/sipp"
-SCENARIOS = Path(__file__).resolve().parent / "sipp"
-
-_reserved: set[int] = set()
-
-
-def free_port(low: int, high: int, *, pair: bool = False) -> int:
-    """A UDP (and TCP) port on 127.0.0.1 in [low, high] nobody uses (pair: port+2 as well)."""
-    candidates = list(range(low, high - 3))
-    random.shuffle(candidates)
-    for port in candidates:
-        need = [port, port + 1, port + 2, port + 3] if pair else [port]
-        if any(p in _reserved for p in need):
-            continue
-        if all(_bindable(p) for p in need):
-            _reserved.update(need)
-            return port
-    raise RuntimeError(f"no free port in {low}-{high}")
-
-
-def _bindable(port: int) -> bool:
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        with socket.socket(socket.AF_INET, kind) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
 
 
 def sip_port() -> int:
-    return free_port(*SIP_PORTS)
+    return port_block(SIP_PORTS, 1, align=1)
 
 
 def rtp_port() -> int:
-    return free_port(*RTP_PORTS, pair=True)
-
-
-def scenario(name: str, workdir: Path, **subst: str | int) -> Path:
-    """Copy tests/support/sipp/<name> into workdir, filling in @KEY@ markers."""
-    text = (SCENARIOS / name).read_text()
-    for key, value in subst.items():
-        text = text.replace(f"@{key.upper()}@", str(value))
-    left = re.findall(r"@[A-Z]+@", text)
-    if left:
-        raise ValueError(f"{name}: unfilled markers {left}")
-    out = workdir / f"{Path(name).stem}-{uuid.uuid4().hex[:6]}.xml"
-    out.write_text(text)
-    return out
+    """Four ports: RTP/RTCP for sipp's audio and its second media port."""
+    return port_block(RTP_PORTS, 4)
 
 
 @dataclass
@@ -188,20 +149,6 @@ class SippPool:
     async def stop_all(self) -> None:
         for sipp in self.procs:
             await sipp.stop()
-
-
-async def wait_for(predicate, timeout: float, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    """Poll an async or sync predicate until it returns a truthy value (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(interval)
 
 
 def sip_options(

@@ -26,6 +26,7 @@ import httpx
 import yaml
 
 from tests.support.agent_ua_client import AgentProcess
+from tests.support.polling import wait_for
 from tests.support.ports import block, udp_port_free
 from tests.support.rtp_pcap import tone_packets, write_pcap
 from tests.support.sipp import SCENARIOS, Sipp, render_scenario
@@ -254,15 +255,11 @@ class Gateway:
     async def wait_for(
         self, what: str, probe: Callable[[], Any], timeout: float = 15.0, interval: float = 0.2
     ) -> Any:
-        """Poll an async probe until it returns something truthy (bounded)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        value: Any = None
-        while asyncio.get_running_loop().time() < deadline:
-            value = await probe()
-            if value:
-                return value
-            await asyncio.sleep(interval)
-        raise AssertionError(f"timed out waiting for {what}; last {value!r}\n{self.log()}")
+        """Poll a probe until it returns something truthy; fail with the gateway's log."""
+        value = await wait_for(probe, timeout, interval)
+        if not value:
+            raise AssertionError(f"timed out waiting for {what}; last {value!r}\n{self.log()}")
+        return value
 
     async def agent_state(self, agent: str) -> str:
         return str((await self.get(f"/agents/{agent}"))["state"])

@@ -11,7 +11,9 @@ import pytest
 from gateway.edge import EdgeManager, TrunkSource, WorkerDestination
 from tests.integration.edge.conftest import SIP_DOMAIN, EdgeFactory
 from tests.integration.edge.test_edge_register import register
-from tests.support.edge_env import SippPool, SippProc, scenario, sip_port, wait_for
+from tests.support.edge_env import SippPool, SippProc, sip_port
+from tests.support.polling import wait_for
+from tests.support.sipp import render_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -23,9 +25,9 @@ async def start_workers(
     procs = {}
     for name in names:
         if name in reject:
-            sf = scenario("edge_worker_reject.xml", workdir, code=reject[name])
+            sf = render_scenario("edge_worker_reject.xml", workdir, code=reject[name])
         else:
-            sf = scenario("edge_worker_uas.xml", workdir)
+            sf = render_scenario("edge_worker_uas.xml", workdir)
         procs[name] = await sipp.start(name, sf)
     return procs
 
@@ -56,7 +58,7 @@ async def trunk_call(
     name: str = "trunk",
 ) -> SippProc:
     s = edge.settings
-    sf = scenario("edge_call_uac.xml", workdir, domain=f"127.0.0.1:{s.listen_port}")
+    sf = render_scenario("edge_call_uac.xml", workdir, domain=f"127.0.0.1:{s.listen_port}")
     return await sipp.start(
         name,
         sf,
@@ -92,7 +94,7 @@ async def rejected_call(
     name: str = "rejected",
 ) -> None:
     s = edge.settings
-    sf = scenario(
+    sf = render_scenario(
         "edge_call_rejected.xml", workdir, domain=domain or f"127.0.0.1:{s.listen_port}", code=code
     )
     proc = await sipp.start(
@@ -173,7 +175,7 @@ async def test_failover_when_worker_does_not_answer(
 ) -> None:
     # No probing during the test (interval 60 s): the edge learns that "dead" is dead only
     # from the INVITE that times out after fr_timer (worker_timeout_ms).
-    good = await sipp.start("good", scenario("edge_worker_uas.xml", workdir))
+    good = await sipp.start("good", render_scenario("edge_worker_uas.xml", workdir))
     dead_port = sip_port()  # nothing listens here
     trunk_port = sip_port()
     edge = await edge_factory(
@@ -225,7 +227,7 @@ async def test_call_load_spreads_and_full_gets_503(
 
     # dispatcher.add/remove while calls are up keep load counters and states (no reload)
     await edge.set_worker_state("w1", "draining")
-    spare = await sipp.start("spare", scenario("edge_worker_uas.xml", workdir))
+    spare = await sipp.start("spare", render_scenario("edge_worker_uas.xml", workdir))
     await edge.add_worker("w3", "127.0.0.1", spare.port, 1)
     await edge.set_worker_state("w3", "draining")
     states = await edge.worker_states()
@@ -261,7 +263,7 @@ async def _loads_zero(edge: EdgeManager) -> bool:
 async def test_worker_calls_registered_agent(
     edge_factory: EdgeFactory, sipp: SippPool, workdir: Path
 ) -> None:
-    agent_uas = await sipp.start("agent-uas", scenario("edge_worker_uas.xml", workdir))
+    agent_uas = await sipp.start("agent-uas", render_scenario("edge_worker_uas.xml", workdir))
     worker_port = sip_port()  # the fake worker's UAC sends from here
     edge = await edge_factory(workers=(WorkerDestination("w1", "127.0.0.1", worker_port, 1),))
     await edge.set_agent_credentials("agent7", "pw7")
@@ -277,7 +279,7 @@ async def test_worker_calls_registered_agent(
     )
 
     s = edge.settings
-    sf = scenario("edge_call_uac.xml", workdir, domain=SIP_DOMAIN)
+    sf = render_scenario("edge_call_uac.xml", workdir, domain=SIP_DOMAIN)
     started = time.monotonic()
     call = await sipp.start(
         "worker-uac",
@@ -318,14 +320,14 @@ async def test_worker_calls_registered_agent(
 async def test_caller_cancels_while_worker_rings(
     edge_factory: EdgeFactory, sipp: SippPool, workdir: Path
 ) -> None:
-    ringer = await sipp.start("ringer", scenario("edge_worker_ringing.xml", workdir))
+    ringer = await sipp.start("ringer", render_scenario("edge_worker_ringing.xml", workdir))
     trunk_port = sip_port()
     edge = await edge_factory(
         workers=(WorkerDestination("ringer", "127.0.0.1", ringer.port, 1),),
         trunk_sources=(TrunkSource("127.0.0.1", trunk_port),),
     )
     s = edge.settings
-    sf = scenario("edge_call_cancel.xml", workdir, domain=f"127.0.0.1:{s.listen_port}")
+    sf = render_scenario("edge_call_cancel.xml", workdir, domain=f"127.0.0.1:{s.listen_port}")
     caller = await sipp.start(
         "cancel",
         sf,
@@ -347,7 +349,7 @@ async def test_agent_behind_nat_is_reached_at_its_source_address(
     edge = await edge_factory(workers=(WorkerDestination("w1", "127.0.0.1", worker_port, 1),))
     await edge.set_agent_credentials("agent5", "pw5")
     # the softphone registers a private Contact from 127.0.0.1:agent_port (a NAT's mapping)
-    sf = scenario(
+    sf = render_scenario(
         "edge_register.xml", workdir, domain=SIP_DOMAIN, contact="192.168.77.5:5060", code=200
     )
     reg = await sipp.start(
@@ -376,11 +378,11 @@ async def test_agent_behind_nat_is_reached_at_its_source_address(
 
     # the same "NAT mapping" now answers calls
     agent_uas = await sipp.start(
-        "agent-nat", scenario("edge_worker_uas.xml", workdir), port=agent_port
+        "agent-nat", render_scenario("edge_worker_uas.xml", workdir), port=agent_port
     )
     call = await sipp.start(
         "worker-uac",
-        scenario("edge_call_uac.xml", workdir, domain=SIP_DOMAIN),
+        render_scenario("edge_call_uac.xml", workdir, domain=SIP_DOMAIN),
         remote=f"127.0.0.1:{edge.settings.listen_port}",
         port=worker_port,
         extra=("-s", "agent5", "-m", "1", "-d", "200", "-timeout", "10s", "-timeout_error"),

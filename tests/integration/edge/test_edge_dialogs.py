@@ -12,8 +12,10 @@ from gateway.edge.settings import WORKER_PROFILE
 from tests.integration.edge.conftest import SIP_DOMAIN, EdgeFactory
 from tests.integration.edge.test_edge_calls import trunk_call
 from tests.integration.edge.test_edge_register import register
-from tests.support.edge_env import SippPool, rtp_port, scenario, sip_port, wait_for
+from tests.support.edge_env import SippPool, rtp_port, sip_port
 from tests.support.edge_fake_worker import FakeWorker
+from tests.support.polling import wait_for
+from tests.support.sipp import render_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +52,7 @@ async def test_end_worker_dialogs_sends_bye_to_caller_and_agent(
             await edge.set_agent_credentials(user, f"pw-{user}")
             agents[user] = await sipp.start(
                 user,
-                scenario("edge_worker_uas.xml", workdir),
+                render_scenario("edge_worker_uas.xml", workdir),
                 extra=("-m", "1", "-timeout", "20s", "-timeout_error"),
             )
             await register(
@@ -68,7 +70,7 @@ async def test_end_worker_dialogs_sends_bye_to_caller_and_agent(
         # the carrier calls; w1 answers, then bridges to agent7 through the edge
         caller = await sipp.start(
             "trunk",
-            scenario("edge_call_uac_remote_bye.xml", workdir, domain=f"{listen[0]}:{listen[1]}"),
+            render_scenario("edge_call_uac_remote_bye.xml", workdir, domain=f"{listen[0]}:{listen[1]}"),
             remote=f"{listen[0]}:{listen[1]}",
             port=trunk_port,
             extra=("-s", "4930123456", "-m", "1", "-timeout", "20s", "-timeout_error"),
@@ -129,7 +131,7 @@ async def test_failed_over_call_is_tagged_with_the_worker_that_took_it(
 ) -> None:
     # "dead" never answers: its calls fail over to "good" after fr_timer. Ending "dead"'s
     # dialogs afterwards must not touch them.
-    good = await sipp.start("good", scenario("edge_worker_uas.xml", workdir))
+    good = await sipp.start("good", render_scenario("edge_worker_uas.xml", workdir))
     trunk_port = sip_port()
     edge = await edge_factory(
         workers=(

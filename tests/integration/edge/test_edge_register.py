@@ -8,7 +8,8 @@ import pytest
 
 from gateway.edge import EdgeManager
 from tests.integration.edge.conftest import SIP_DOMAIN, EdgeFactory
-from tests.support.edge_env import SippPool, scenario
+from tests.support.edge_env import SippPool
+from tests.support.sipp import render_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,7 @@ async def register(
     expect: int,
     contact: str = "127.0.0.1:23999",
 ) -> None:
-    sf = scenario("edge_register.xml", workdir, domain=SIP_DOMAIN, contact=contact, code=expect)
+    sf = render_scenario("edge_register.xml", workdir, domain=SIP_DOMAIN, contact=contact, code=expect)
     s = edge.settings
     proc = await sipp.start(
         f"reg-{user}",

@@ -20,7 +20,9 @@ from tests.integration.edge.test_edge_calls import (
     trunk_call,
 )
 from tests.integration.edge.test_edge_register import register
-from tests.support.edge_env import SippPool, scenario, sip_port, wait_for
+from tests.support.edge_env import SippPool, sip_port
+from tests.support.polling import wait_for
+from tests.support.sipp import render_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +76,7 @@ async def test_add_and_remove_workers_at_runtime(
     assert await edge.worker_states() == {}
     await rejected_call(sipp, workdir, edge, code=503, port=trunk_port, name="empty")
 
-    worker = await sipp.start("w9", scenario("edge_worker_uas.xml", workdir))
+    worker = await sipp.start("w9", render_scenario("edge_worker_uas.xml", workdir))
     await edge.add_worker("w9", "127.0.0.1", worker.port, 2)
     states = await edge.worker_states()
     assert list(states) == ["w9"] and states["w9"].maxload == 2
@@ -92,7 +94,7 @@ async def test_crash_is_restarted_and_state_pushed_again(
 ) -> None:
     edge = await edge_factory()
     await edge.set_agent_credentials("agent1", "pw1")
-    spare = await sipp.start("spare", scenario("edge_worker_uas.xml", workdir))
+    spare = await sipp.start("spare", render_scenario("edge_worker_uas.xml", workdir))
     await edge.add_worker("spare", "127.0.0.1", spare.port, 1)
     await edge.set_worker_state("spare", "draining")
     await register(sipp, workdir, edge, user="agent1", password="pw1", expect=200)
