@@ -36,15 +36,9 @@ from gateway.store.models import (
 from gateway.store.records import RoutingVersion
 
 MASK = "********"
-_GLOBAL_KEYS = (
-    "region",
-    "timezone",
-    "strict_numbers",
-    "holidays",
-    "closed_action",
-    "schedules",
-    "default_route",
-)
+# Routing settings that are single values rather than tables of their own.
+_TABLE_KEYS = ("queues", "dids", "agents")
+_GLOBAL_KEYS = tuple(key for key in RoutingSettings.model_fields if key not in _TABLE_KEYS)
 _MAX_SUMMARY_CHANGES = 10
 
 
