@@ -20,6 +20,7 @@ from pathlib import Path
 import uvicorn
 
 from acd import events as ev
+from acd.commands import AgentStateChanged
 from acd.engine import Engine
 from gateway.api.app import create_app
 from gateway.control import build
@@ -193,10 +194,7 @@ class ControlPlane:
         with contextlib.suppress(Exception):
             await self.edge.set_worker_state(worker_id, state)
 
-    def _on_agent_state(self, change: object) -> None:
-        from acd.commands import AgentStateChanged
-
-        assert isinstance(change, AgentStateChanged)
+    def _on_agent_state(self, change: AgentStateChanged) -> None:
         log.info(
             "agent %s: %s -> %s %s",
             change.agent_id,

@@ -135,7 +135,9 @@ def account_config(
     if registrar:
         ac.regConfig.registrarUri = registrar
         ac.regConfig.timeoutSec = expires
-        ac.regConfig.retryIntervalSec = 30
+        # No retry of pjsua's own: the control plane retries a failed registration with
+        # backoff (gateway/control/trunks.py), and two timers would race each other.
+        ac.regConfig.retryIntervalSec = 0
         ac.regConfig.dropCallsOnFail = False  # a failed re-REGISTER must not cut calls
     if username:
         ac.sipConfig.authCreds.append(pj.AuthCredInfo("digest", realm, username, 0, password))
