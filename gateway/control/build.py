@@ -20,7 +20,8 @@ DEFAULT_MUSIC, DEFAULT_GREETING = "music", "greeting"
 
 
 def run_dir(settings: Settings) -> Path:
-    return settings.run_dir or settings.data_dir / "run"
+    assert settings.run_dir is not None, "settings come from load_settings (fills run_dir)"
+    return settings.run_dir
 
 
 def overflow_target(action: Action | None) -> acd.OverflowTarget | None:
@@ -83,7 +84,8 @@ def engine_settings(settings: Settings) -> acd.EngineSettings:
 
 
 def sip_domain(settings: Settings) -> str:
-    return settings.sip.domain or settings.sip.advertised_address
+    assert settings.sip.domain is not None, "settings come from load_settings (fills domain)"
+    return settings.sip.domain
 
 
 def edge_uri(settings: Settings) -> str:
