@@ -42,7 +42,6 @@ class ApiFacade:
         self._callers_per_worker = callers_per_worker
         self._window = kpi_window
         self.phase = "starting"
-        self.database_ok = True
 
     def health(self) -> Health:
         workers = self._pool.workers()
@@ -55,13 +54,14 @@ class ApiFacade:
         )
         trunks = self._trunks.health()
         healthy = (
-            self._observer.edge_up and up and self.database_ok and self._trunks.all_registered()
+            self._observer.edge_up and up and self._observer.database_ok
+            and self._trunks.all_registered()
         )
         status = self.phase if self.phase != "running" else ("ok" if healthy else "degraded")
         return Health(
             status=status,
             edge_up=self._observer.edge_up,
-            database_ok=self.database_ok,
+            database_ok=self._observer.database_ok,
             workers=report,
             trunks=trunks,
         )

@@ -116,6 +116,7 @@ class ControlPlane:
             metrics=self.metrics,
             pool=self.pool,
             edge=self.edge,
+            db=self.db,
             callers_per_worker=s.workers.callers_per_worker,
             kpi_window=s.acd.kpi_window,
         )

@@ -10,9 +10,12 @@ import asyncio
 import logging
 from collections import Counter
 
+from sqlalchemy import text
+
 from acd.engine import Engine
 from gateway.edge.manager import EdgeManager
 from gateway.metrics import Metrics
+from gateway.store.engine import Database
 from gateway.supervisor.config import WorkerInfo
 from gateway.supervisor.pool import WorkerPool
 
@@ -43,6 +46,7 @@ class Observer:
         metrics: Metrics,
         pool: WorkerPool,
         edge: EdgeManager,
+        db: Database,
         callers_per_worker: int,
         kpi_window: float,
         interval: float = 1.0,
@@ -53,6 +57,8 @@ class Observer:
         self._window, self._interval = kpi_window, interval
         self._task: asyncio.Task[None] | None = None
         self.edge_up = False
+        self._db = db
+        self.database_ok = True
 
     def start(self) -> None:
         for queue in self._engine.queue_ids():
@@ -87,3 +93,14 @@ class Observer:
             )
         self.edge_up = self._edge.process.ready.is_set()
         self._metrics.set_edge_up(self.edge_up)
+        self.database_ok = await self._database_answers()
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(2.0), self._db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means "not answering"
+            if self.database_ok:
+                log.error("database not answering: %s", exc)
+            return False
+        return True
