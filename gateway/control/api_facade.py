@@ -54,7 +54,9 @@ class ApiFacade:
         )
         trunks = self._trunks.health()
         healthy = (
-            self._observer.edge_up and up and self._observer.database_ok
+            self._observer.edge_up
+            and up
+            and self._observer.database_ok
             and self._trunks.all_registered()
         )
         status = self.phase if self.phase != "running" else ("ok" if healthy else "degraded")

@@ -161,9 +161,7 @@ class CallFlow:
             case Closed():
                 s.queue = decision.queue
                 prompt = getattr(decision.action, "prompt", None) or "closed"
-                self._reject_with_announcement(
-                    s, prompt, ctx.settings.closed_code, "closed"
-                )
+                self._reject_with_announcement(s, prompt, ctx.settings.closed_code, "closed")
             case Unknown():
                 prompt = decision.action.prompt or "not_in_service"
                 self._reject_with_announcement(
@@ -297,8 +295,7 @@ class CallFlow:
             failure = offer_failure(code)
             self.record_offer_end(s, leg, OFFER_RESULTS[failure], code)
             if not s.caller_gone:
-                self.feed(ev.OfferFailed(call_id=s.call_id, agent_id=leg.agent_id,
-                                         reason=failure))
+                self.feed(ev.OfferFailed(call_id=s.call_id, agent_id=leg.agent_id, reason=failure))
         self.maybe_finalize(s)
 
     def record_offer_end(
@@ -333,9 +330,7 @@ class CallFlow:
                 self.send(s, p.Hangup(leg=s.connected_leg, code=200))
         elif s.phase is Phase.QUEUED:
             s.hangup_by = "caller"
-            s.disposition = (
-                "abandoned_ringing" if s.ringing_legs() else "abandoned"
-            )
+            s.disposition = "abandoned_ringing" if s.ringing_legs() else "abandoned"
             self.feed(ev.CallerHungUp(call_id=s.call_id))
         if s.disposition is None:  # gone before routing decided anything
             s.disposition = "failed"

@@ -129,10 +129,13 @@ class ControlPlane:
         await self.trunks.start()
         self.observer.start()
         self._retention = loop.create_task(
-            run_retention(s.recordings.directory, s.recordings.retention_days))
+            run_retention(s.recordings.directory, s.recordings.retention_days)
+        )
         if s.mqtt.enabled:
-            log.warning("mqtt.enabled is set, but publishing call events is not built yet: "
-                        "no events will be sent (call records are in the database)")
+            log.warning(
+                "mqtt.enabled is set, but publishing call events is not built yet: "
+                "no events will be sent (call records are in the database)"
+            )
 
         self.facade = ApiFacade(
             engine=engine,
@@ -232,11 +235,15 @@ class ControlPlane:
         log.info("stopping: draining calls (grace %.0f s)", self._drain_grace)
         self.facade.phase = "stopping"
         await self._step("presence", self.presence.stop(), 5)
-        await self._step("drain workers at the edge", asyncio.gather(
-            *(self._worker_state(w, "draining") for w in build.worker_ids(self.settings))), 5)
+        await self._step(
+            "drain workers at the edge",
+            asyncio.gather(
+                *(self._worker_state(w, "draining") for w in build.worker_ids(self.settings))
+            ),
+            5,
+        )
         await self._step("trunk unregistration", self.trunks.stop(), 10)
-        await self._step("worker drain", self.pool.drain(self._drain_grace),
-                         self._drain_grace + 15)
+        await self._step("worker drain", self.pool.drain(self._drain_grace), self._drain_grace + 15)
         await self._step("worker pool", self.pool.stop(), 20)
         await self._step("metrics", self.observer.stop(), 5)
         self._retention.cancel()
@@ -246,8 +253,7 @@ class ControlPlane:
         if self._api_server is not None:
             self._api_server.should_exit = True
             if self._api_task is not None:
-                await self._step("API", asyncio.gather(self._api_task, return_exceptions=True),
-                                 10)
+                await self._step("API", asyncio.gather(self._api_task, return_exceptions=True), 10)
         await self._step("edge", self.edge.stop(), 15)
         await self._step("database", self.db.close(), 10)
         log.info("stopped")
@@ -262,5 +268,9 @@ class ControlPlane:
             log.exception("stopping: %s failed; going on", what)
         else:
             took = asyncio.get_running_loop().time() - started
-            log.log(logging.INFO if took > 1 else logging.DEBUG, "stopping: %s done in %.1f s",
-                    what, took)
+            log.log(
+                logging.INFO if took > 1 else logging.DEBUG,
+                "stopping: %s done in %.1f s",
+                what,
+                took,
+            )

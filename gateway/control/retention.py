@@ -46,10 +46,15 @@ def sweep(root: Path, days: int | None, now: datetime) -> list[Path]:
         return []
     found = call_folders(root)
     folders = {str(path): path for path, _ in found}
-    refs = [RecordingRef(recording_id=str(path), created_at=made, queue=None,
-                         flags=frozenset({LEGAL_HOLD}) if (path / LEGAL_HOLD).exists()
-                         else frozenset())
-            for path, made in found]
+    refs = [
+        RecordingRef(
+            recording_id=str(path),
+            created_at=made,
+            queue=None,
+            flags=frozenset({LEGAL_HOLD}) if (path / LEGAL_HOLD).exists() else frozenset(),
+        )
+        for path, made in found
+    ]
     deleted = []
     for key in due_for_deletion(refs, RetentionRules(default_days=days), now):
         shutil.rmtree(folders[key], ignore_errors=True)

@@ -88,7 +88,6 @@ class CallSession:
         ]
 
 
-
 class Sequencer:
     """Runs async steps one after the other, each as soon as the previous ended."""
 

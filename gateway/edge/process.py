@@ -74,7 +74,6 @@ async def _exited(proc: asyncio.subprocess.Process) -> int:
     return proc.returncode
 
 
-
 _PR_SET_PDEATHSIG = 1
 
 
@@ -83,6 +82,7 @@ def _die_with_parent() -> None:
     so an orphaned edge never keeps the SIP port (Kamailio then stops its children)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
 
 class KamailioProcess:
     def __init__(

@@ -37,7 +37,8 @@ class JsonRpcClient:
         # Our reply socket lives in the temp dir, not the run dir: a unix socket path is
         # limited to 108 bytes, and a deep run dir would silently truncate it.
         self._client_path = os.path.join(
-            tempfile.gettempdir(), f"contactgw-rpc-{os.getpid()}-{id(self):x}.sock")
+            tempfile.gettempdir(), f"contactgw-rpc-{os.getpid()}-{id(self):x}.sock"
+        )
         self._timeout = timeout
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()

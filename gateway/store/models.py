@@ -25,7 +25,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from gateway.store.records import DISPOSITIONS, OFFER_RESULTS
 from gateway.store.types import JSONType, UTCDateTime
 
-
 # Stable constraint names, so Alembic batch mode on SQLite can find them again.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
