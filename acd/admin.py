@@ -49,7 +49,7 @@ def update_queue(eng: Engine, e: ev.UpdateQueue, now: float) -> None:
     for call in list(q.waiting):
         call.relax_taken = min(call.relax_taken, len(cfg.relax_steps))
         call.req = requirement(
-            cfg.required_skills, call.call_skills, cfg.relax_steps, call.relax_taken
+            cfg.required_skills, call.call_skills, cfg.relax_steps, call.relax_taken, call.relaxed
         )
         calls.arm(eng, call, now)  # a shorter max_wait may be due now: handle() fires it
     for call in [c for c in q.waiting if c.state is CallState.QUEUED]:

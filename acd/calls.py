@@ -14,7 +14,7 @@ from acd import events as ev
 from acd.errors import InvalidTransitionError
 from acd.model import JoinPolicy, QueueTarget, TerminalAction, TerminalTarget
 from acd.runtime import AgentRt, CallRt, QueueRt
-from acd.skills import requirement
+from acd.skills import relaxation, requirement
 from acd.states import AgentState, AgentTrigger, CallState, CallTrigger, agent_next, call_next
 from acd.timers import TimerKind
 
@@ -41,7 +41,7 @@ def enter(eng: Engine, call: CallRt, q: QueueRt, now: float) -> None:
     call.state = call_next(call.state, _CT.ENQUEUE)
     call.entered = now
     call.relax_taken = 0
-    call.req = requirement(cfg.required_skills, call.call_skills, cfg.relax_steps, 0)
+    call.req = requirement(cfg.required_skills, call.call_skills, cfg.relax_steps, 0, call.relaxed)
     call.key = (-call.priority, call.arrival, eng._next_seq())
     position = q.enqueue(call)
     eng._out.append(cmd.CallQueued(call.call_id, q.queue_id, position))
@@ -80,7 +80,8 @@ def overflow(eng: Engine, call: CallRt, reason: str, now: float) -> None:
     if isinstance(target, QueueTarget):
         dest = eng._queues.get(target.queue_id)
         if dest is not None and call.hops < eng.settings.max_overflow_hops:
-            call.hops += 1
+            call.hops += 1  # its own skills keep the relaxation earned here (acd.skills)
+            call.relaxed = call.relaxed.widen(relaxation(q.config.relax_steps, call.relax_taken))
             eng._out.append(cmd.Overflowed(call.call_id, q.queue_id, dest.queue_id, reason))
             enter(eng, call, dest, now)
             return
@@ -105,7 +106,9 @@ def relax(eng: Engine, call: CallRt, now: float) -> None:
     assert q is not None
     cfg = q.config
     call.relax_taken += 1
-    call.req = requirement(cfg.required_skills, call.call_skills, cfg.relax_steps, call.relax_taken)
+    call.req = requirement(
+        cfg.required_skills, call.call_skills, cfg.relax_steps, call.relax_taken, call.relaxed
+    )
     if call.relax_taken < len(cfg.relax_steps):
         after = cfg.relax_steps[call.relax_taken].after_seconds
         eng._timers.push(call.entered + after, TimerKind.RELAX, call.call_id, "", call.entry)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from acd.kpi import QueueStats
 from acd.model import AgentConfig, QueueConfig
-from acd.skills import Requirement, eligible, requirement
+from acd.skills import NO_RELAXATION, Requirement, eligible, requirement
 from acd.states import AgentState, CallState
 
 STAFFED = frozenset(
@@ -84,6 +84,7 @@ class CallRt:
         "priority",
         "queue",
         "relax_taken",
+        "relaxed",
         "req",
         "state",
     )  # fmt: skip
@@ -100,7 +101,8 @@ class CallRt:
         self.state = CallState.NEW
         self.key: tuple[int, float, int] = (-priority, arrival, 0)
         self.req: Requirement = ()
-        self.relax_taken = 0
+        self.relax_taken = 0  # steps taken in the current queue
+        self.relaxed = NO_RELAXATION  # what its own skills earned in earlier queues
         self.offers: dict[str, int] = {}  # agent_id -> offer token
         self.entry = 0  # bumped on every queue entry/exit: invalidates its timers
         self.agent_id: str | None = None

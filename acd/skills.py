@@ -9,15 +9,57 @@ Relaxation (like Asterisk queue rules or Amazon Connect routing steps): the queu
 the queue, each required level is lowered by `lower_by` (never below 1: the skill itself
 is still needed) and the skills in `drop` are no longer required. Steps accumulate.
 The engine arms one timer per step and re-runs matching for the call when it fires.
+
+Across an overflow the relaxation of the call's *own* skills carries over: the call
+leaves with the `Relaxation` it earned (how far its levels were lowered, which of its
+skills were dropped) and the new queue can only relax them further. The new queue's
+`required_skills` are that queue's business and relax with its own steps, counted from
+the call's entry. So a call's requirement never tightens while it waits in a queue, and
+its own part never tightens over its whole stay in the ACD (docs/acd.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from acd.model import RelaxStep
 
 Requirement = tuple[tuple[str, int], ...]
+
+
+class Relaxation(NamedTuple):
+    """How far a requirement has been relaxed: levels lowered by `lower` (never below 1),
+    the skills in `dropped` no longer required."""
+
+    lower: int = 0
+    dropped: frozenset[str] = frozenset()
+
+    def widen(self, other: Relaxation) -> Relaxation:
+        """The looser of both, per component (monotone: never tightens either)."""
+        return Relaxation(max(self.lower, other.lower), self.dropped | other.dropped)
+
+
+NO_RELAXATION = Relaxation()
+
+
+def relaxation(steps: tuple[RelaxStep, ...], steps_taken: int) -> Relaxation:
+    """The relaxation after the first `steps_taken` steps of a queue."""
+    lower = 0
+    dropped: frozenset[str] = frozenset()
+    for step in steps[:steps_taken]:
+        lower += step.lower_by
+        dropped |= step.drop
+    return Relaxation(lower, dropped)
+
+
+def _relaxed(levels: Mapping[str, int], r: Relaxation, into: dict[str, int]) -> None:
+    lower, dropped = r
+    for name, level in levels.items():
+        if name not in dropped:
+            level = max(1, level - lower)
+            if level > into.get(name, 0):
+                into[name] = level
 
 
 def requirement(
@@ -25,17 +67,15 @@ def requirement(
     call_skills: Mapping[str, int],
     steps: tuple[RelaxStep, ...],
     steps_taken: int,
+    carried: Relaxation = NO_RELAXATION,
 ) -> Requirement:
-    """The requirement after `steps_taken` relaxation steps, sorted by skill name."""
-    merged = dict(queue_skills)
-    for name, level in call_skills.items():
-        merged[name] = max(level, merged.get(name, 0))
-    lower = 0
-    for step in steps[:steps_taken]:
-        lower += step.lower_by
-        for name in step.drop:
-            merged.pop(name, None)
-    return tuple(sorted((name, max(1, level - lower)) for name, level in merged.items()))
+    """The requirement after `steps_taken` of the queue's relaxation steps, sorted by
+    skill name. `carried`: what the call's own skills earned in earlier queues."""
+    here = relaxation(steps, steps_taken)
+    merged: dict[str, int] = {}
+    _relaxed(queue_skills, here, merged)
+    _relaxed(call_skills, here.widen(carried), merged)
+    return tuple(sorted(merged.items()))
 
 
 def eligible(skills: Mapping[str, int], req: Requirement) -> bool:

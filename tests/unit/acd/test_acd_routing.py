@@ -10,6 +10,7 @@ from acd import events as ev
 from acd.model import (
     JoinPolicy,
     LeavePolicy,
+    QueueConfig,
     QueueTarget,
     RelaxStep,
     TerminalAction,
@@ -57,6 +58,30 @@ def test_skill_requirement_relaxes_while_waiting(acd: Acd) -> None:
     acd(ev.AgentPause("junior"), at=32)
     out = acd.tick(60)
     assert offers(out) == [("c", "generalist")]  # skill dropped
+
+
+def test_relaxation_of_the_calls_own_skills_carries_over_an_overflow(acd: Acd) -> None:
+    # issue 7: the property test's "a2 got c6 before earlier c0", made deterministic
+    acd.queue("backup", required_skills={"de": 1}, relax_steps=(RelaxStep(10, lower_by=1),))
+    acd.queue(
+        "q", relax_steps=(RelaxStep(30, lower_by=1, drop=frozenset({"fr"})),),
+        leave=LeavePolicy.IF_NO_LOGGED_IN, overflow=QueueTarget("backup"),
+    )  # fmt: skip
+    acd.agent("keeper", ("q",))  # keeps "q" staffed, has none of the skills
+    acd.agent("german", ("backup",), skills={"de": 1, "en": 1})
+    acd(ev.CallArrived("c0", "q", skills={"en": 3, "fr": 1}), at=0)
+    acd.tick(30)
+    assert acd.engine.call("c0").requirement == (("en", 2),)  # type: ignore[union-attr]
+    out = acd(ev.AgentLogout("keeper"), at=40)  # "q" empties: c0 overflows
+    assert of_type(out, cmd.Overflowed) == [cmd.Overflowed("c0", "q", "backup", "empty")]
+    # its own skills keep what they earned in "q"; the queue's "de" is backup's own
+    assert acd.engine.call("c0").requirement == (("de", 1), ("en", 2))  # type: ignore[union-attr]
+    assert offers(out) == []  # german has en 1
+    acd.tick(50)  # backup's step: lowers by 1, not again by q's 1 (the looser wins)
+    assert acd.engine.call("c0").requirement == (("de", 1), ("en", 2))  # type: ignore[union-attr]
+    faster = QueueConfig("backup", required_skills={"de": 1}, relax_steps=(RelaxStep(5, 2),))
+    out = acd(ev.UpdateQueue(faster), at=51)
+    assert offers(out) == [("c0", "german")]  # backup now lowers by 2: en 1
 
 
 def test_priority_within_queue_then_arrival_order(acd: Acd) -> None:
