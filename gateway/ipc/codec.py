@@ -14,15 +14,18 @@ Error tree::
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
-from gateway.ipc.protocol import COMMANDS, EVENTS, Hello, Result, Welcome
+from gateway.ipc.protocol import COMMANDS, EVENTS, Command, Event, Hello, Result, Welcome
 
 MAX_LINE = 64 * 1024  # a line longer than this is a protocol error, not a memory sink
+
+T = TypeVar("T")
 
 
 class ProtocolError(ValueError):
@@ -34,21 +37,26 @@ class Request:
     """A command with its correlation id."""
 
     id: int
-    command: Any
+    command: Command
 
 
 @dataclass(frozen=True, slots=True)
 class Notification:
     """An event from a worker (no correlation id: events are not answers)."""
 
-    event: Any
+    event: Event
 
 
 Message = Hello | Welcome | Request | Result | Notification
 
 
 def _fields(obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    """A message's fields as JSON values (an enum travels as its value)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        out[f.name] = value.value if isinstance(value, enum.Enum) else value
+    return out
 
 
 def encode(msg: Message) -> bytes:
@@ -85,6 +93,14 @@ def _check_type(cls: type, name: str, value: Any, hint: Any) -> Any:
             return None
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         return _check_type(cls, name, value, inner[0])
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in hint)
+            raise ProtocolError(
+                f"{cls.__name__}.{name}: {value!r} is not one of {allowed}"
+            ) from None
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     expected = origin or hint
@@ -97,13 +113,23 @@ def _check_type(cls: type, name: str, value: Any, hint: Any) -> Any:
     return value
 
 
-def build(cls: type, data: Any) -> Any:
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+def build(cls: type[T], data: object) -> T:
     """Instantiate dataclass ``cls`` from a JSON object, validating field types."""
     if not isinstance(data, dict):
         raise ProtocolError(f"{cls.__name__}: expected an object")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in data:
             kwargs[f.name] = _check_type(cls, f.name, data[f.name], hints[f.name])
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
@@ -123,7 +149,7 @@ def decode(line: bytes | str) -> Message:
         raise ProtocolError("not a JSON object")
     kind = obj.get("t")
     if kind == "cmd":
-        cmd_cls = COMMANDS.get(obj.get("name"))  # type: ignore[arg-type]
+        cmd_cls = COMMANDS.get(str(obj.get("name")))
         if cmd_cls is None:
             raise ProtocolError(f"unknown command {obj.get('name')!r}")
         rid = obj.get("id")
@@ -138,14 +164,16 @@ def decode(line: bytes | str) -> Message:
             data = obj.get("data", {})
             return Result(rid, True, data if isinstance(data, dict) else {})
         err = obj.get("error") or {}
+        if not isinstance(err, dict):
+            raise ProtocolError("result error must be an object")
         return Result(rid, False, {}, str(err.get("code", "")), str(err.get("message", "")))
     if kind == "evt":
-        evt_cls = EVENTS.get(obj.get("name"))  # type: ignore[arg-type]
+        evt_cls = EVENTS.get(str(obj.get("name")))
         if evt_cls is None:
             raise ProtocolError(f"unknown event {obj.get('name')!r}")
         return Notification(build(evt_cls, obj.get("data", {})))
     if kind == "hello":
-        return build(Hello, obj)  # type: ignore[no-any-return]
+        return build(Hello, obj)
     if kind == "welcome":
-        return build(Welcome, obj)  # type: ignore[no-any-return]
+        return build(Welcome, obj)
     raise ProtocolError(f"unknown message type {kind!r}")

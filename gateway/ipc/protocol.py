@@ -15,10 +15,18 @@ A command's class declares its wire ``NAME``; the same goes for events. Legs are
 named by strings chosen by whoever creates them: the worker names incoming legs
 (``"<worker>-in-<n>"``), the control plane may name the legs it dials (``Dial.leg``)
 so that events for a new leg can never arrive before the name is known.
+
+The registry is the two unions, ``Command`` and ``Event``: the codec's name tables
+(``COMMANDS``, ``EVENTS``), the worker's handler table (checked by a test) and the
+message tables in docs/ipc.md (``python -m gateway.ipc.doc``) are all derived from
+them. A command's ``RESULT`` names the keys of its result data. Failures are the
+exception types of ``errors.py``; on the wire, their ``code``.
 """
 
 from __future__ import annotations
 
+import enum
+import typing
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -49,7 +57,10 @@ class Welcome:
 # --------------------------------------------------------------------------- commands
 @dataclass(frozen=True, slots=True)
 class Ping:
+    """Health check; reports the worker's load."""
+
     NAME: ClassVar[str] = "ping"
+    RESULT: ClassVar[tuple[str, ...]] = ("legs", "max_legs", "draining")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +69,7 @@ class Answer:
     ``prompt`` is played (looping if ``loop``) as soon as media is up."""
 
     NAME: ClassVar[str] = "answer"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     leg: str
     code: int = 200
     prompt: str | None = None
@@ -66,9 +78,11 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Play:
-    """Play a WAV to a leg (replacing what was playing). ``loop`` for music on hold."""
+    """Play a WAV on the worker host to a leg (replacing what was playing). ``loop``
+    for music on hold; a prompt that ends by itself is reported as ``playback_done``."""
 
     NAME: ClassVar[str] = "play"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     leg: str
     path: str
     loop: bool = False
@@ -76,16 +90,23 @@ class Play:
 
 @dataclass(frozen=True, slots=True)
 class StopPlay:
+    """Stop what is playing to a leg."""
+
     NAME: ClassVar[str] = "stop_play"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     leg: str
 
 
 @dataclass(frozen=True, slots=True)
 class Dial:
-    """Place an outgoing leg. ``proxy`` is the next hop (e.g. the edge), used as the outbound proxy of a per-proxy account,
-    ``caller_id`` the From URI, ``timeout`` seconds until it is cancelled (408)."""
+    """Place an outgoing leg to ``uri``. ``leg`` names it (default: the worker picks
+    ``<worker>-out-<n>``). ``proxy`` is the next hop (e.g. the edge): the call is placed
+    from a local account whose outbound proxy it is, so pjsip routes through it.
+    ``caller_id`` is the From URI, ``timeout`` seconds until it is cancelled (the leg
+    ends 408), ``account`` a registered account to place the call from."""
 
     NAME: ClassVar[str] = "dial"
+    RESULT: ClassVar[tuple[str, ...]] = ("leg",)
     uri: str
     leg: str | None = None
     proxy: str | None = None
@@ -102,6 +123,7 @@ class Bridge:
     leaves, without waiting for a control-plane round trip)."""
 
     NAME: ClassVar[str] = "bridge"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     a: str
     b: str
     linked: bool = True
@@ -109,52 +131,69 @@ class Bridge:
 
 @dataclass(frozen=True, slots=True)
 class Unbridge:
+    """Disconnect the audio of two bridged legs (and unlink them)."""
+
     NAME: ClassVar[str] = "unbridge"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     a: str
     b: str
 
 
 @dataclass(frozen=True, slots=True)
 class RecordStart:
-    """Record what is received from ``leg`` into ``path`` (8 kHz mono WAV)."""
+    """Record what is *received* from ``leg`` into ``path`` (8 kHz 16-bit mono WAV on
+    the worker host); ``recording_closed`` reports the file once its header is final."""
 
     NAME: ClassVar[str] = "record_start"
+    RESULT: ClassVar[tuple[str, ...]] = ("path",)
     leg: str
     path: str
 
 
 @dataclass(frozen=True, slots=True)
 class RecordPause:
+    """Pause the leg's recording."""
+
     NAME: ClassVar[str] = "record_pause"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     leg: str
 
 
 @dataclass(frozen=True, slots=True)
 class RecordResume:
+    """Resume a paused recording."""
+
     NAME: ClassVar[str] = "record_resume"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     leg: str
 
 
 @dataclass(frozen=True, slots=True)
 class RecordStop:
+    """Stop the leg's recording."""
+
     NAME: ClassVar[str] = "record_stop"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     leg: str
 
 
 @dataclass(frozen=True, slots=True)
 class SendDtmf:
-    """Send digits as RFC 2833 telephone-events."""
+    """Send digits as RFC 2833 telephone-events (the leg must be answered)."""
 
     NAME: ClassVar[str] = "send_dtmf"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     leg: str
     digits: str
 
 
 @dataclass(frozen=True, slots=True)
 class Hangup:
-    """Reject (code >= 300, before answer), cancel or BYE a leg."""
+    """Reject (``code`` is the final response while an incoming leg is not answered),
+    cancel or BYE a leg."""
 
     NAME: ClassVar[str] = "hangup"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     leg: str
     code: int = 603
     reason: str = ""
@@ -166,6 +205,7 @@ class Register:
     ``contact`` is forced as the Contact URI (the edge's address)."""
 
     NAME: ClassVar[str] = "register"
+    RESULT: ClassVar[tuple[str, ...]] = ("account", "replaced")
     account: str
     registrar: str
     id_uri: str
@@ -179,22 +219,27 @@ class Register:
 
 @dataclass(frozen=True, slots=True)
 class Unregister:
+    """Remove a registering account (sends REGISTER with Expires: 0)."""
+
     NAME: ClassVar[str] = "unregister"
+    RESULT: ClassVar[tuple[str, ...]] = ()
     account: str
 
 
 @dataclass(frozen=True, slots=True)
 class Drain:
-    """Refuse new incoming calls (503) from now on; existing legs carry on."""
+    """Refuse new incoming calls (503) and new dials from now on; existing legs carry on."""
 
     NAME: ClassVar[str] = "drain"
+    RESULT: ClassVar[tuple[str, ...]] = ("legs",)
 
 
 @dataclass(frozen=True, slots=True)
 class Shutdown:
-    """Hang up what is left after ``grace`` seconds, destroy the library, exit 0."""
+    """Hang up what is left after ``grace`` seconds, free media, ``libDestroy``, exit 0."""
 
     NAME: ClassVar[str] = "shutdown"
+    RESULT: ClassVar[tuple[str, ...]] = ("legs",)
     grace: float = 0.0
 
 
@@ -217,34 +262,13 @@ Command = (
     | Drain
     | Shutdown
 )
-COMMANDS: dict[str, type] = {
-    c.NAME: c
-    for c in (
-        Ping,
-        Answer,
-        Play,
-        StopPlay,
-        Dial,
-        Bridge,
-        Unbridge,
-        RecordStart,
-        RecordPause,
-        RecordResume,
-        RecordStop,
-        SendDtmf,
-        Hangup,
-        Register,
-        Unregister,
-        Drain,
-        Shutdown,
-    )
-}
 
 
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True, slots=True)
 class Result:
-    """Outcome of one command. ``data`` carries e.g. ``{"leg": ...}`` for Dial."""
+    """Outcome of one command. ``data`` carries e.g. ``{"leg": ...}`` for Dial; a
+    failure carries the ``code`` of an ``errors.WorkerError`` subclass."""
 
     id: int
     ok: bool
@@ -253,20 +277,23 @@ class Result:
     error_message: str = ""
 
 
-# Error codes a worker may return (transport-neutral, stable strings).
-E_NO_SUCH_LEG = "no_such_leg"
-E_CAPACITY = "capacity"
-E_DRAINING = "draining"
-E_BAD_STATE = "bad_state"
-E_BAD_ARGS = "bad_args"
-E_SIP = "sip_error"
-E_INTERNAL = "internal"
-E_WORKER_GONE = "worker_gone"  # produced by the supervisor, never on the wire
-
-
 # --------------------------------------------------------------------------- events
+class LegState(enum.Enum):
+    """What a leg reports (pjsip's invite states; an incoming leg's first report is
+    ``incoming_call``). On the wire: the value."""
+
+    CALLING = "calling"
+    EARLY = "early"
+    CONNECTING = "connecting"
+    CONFIRMED = "confirmed"
+    DISCONNECTED = "disconnected"
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingCall:
+    """A new incoming leg (the INVITE's headers). ``source`` is ip:port; ``trunk`` the
+    edge's ``X-Contactgw-Trunk``: the allow-list entry that admitted the call."""
+
     NAME: ClassVar[str] = "incoming_call"
     leg: str
     call_id: str
@@ -276,22 +303,25 @@ class IncomingCall:
     source: str
     pai: str | None = None
     diversion: str | None = None
-    trunk: str | None = None  # the edge's X-Contactgw-Trunk: which allow-list entry matched
+    trunk: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class LegState:
-    """``state``: calling, early, connecting, confirmed, disconnected."""
+class LegStateChanged:
+    """A leg changed state; ``code``/``reason`` are the last SIP status. A leg is
+    reported ``disconnected`` exactly once, after which its name is free."""
 
     NAME: ClassVar[str] = "leg_state"
     leg: str
-    state: str
+    state: LegState
     code: int = 0
     reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class DtmfDigit:
+    """A digit received from the leg; ``duration_ms`` 0 when unknown."""
+
     NAME: ClassVar[str] = "dtmf"
     leg: str
     digit: str
@@ -300,6 +330,8 @@ class DtmfDigit:
 
 @dataclass(frozen=True, slots=True)
 class PlaybackDone:
+    """A non-looping prompt played to its end."""
+
     NAME: ClassVar[str] = "playback_done"
     leg: str
     path: str
@@ -307,6 +339,8 @@ class PlaybackDone:
 
 @dataclass(frozen=True, slots=True)
 class RecordingClosed:
+    """A recording is complete: sent once the WAV header is final. ``duration`` in s."""
+
     NAME: ClassVar[str] = "recording_closed"
     leg: str
     path: str
@@ -330,6 +364,8 @@ class RtpQuality:
 
 @dataclass(frozen=True, slots=True)
 class Capacity:
+    """The worker's load, on every change."""
+
     NAME: ClassVar[str] = "capacity"
     legs: int
     max_legs: int
@@ -338,6 +374,8 @@ class Capacity:
 
 @dataclass(frozen=True, slots=True)
 class RegistrationState:
+    """A registering account's state after each REGISTER transaction."""
+
     NAME: ClassVar[str] = "registration_state"
     account: str
     code: int
@@ -348,7 +386,7 @@ class RegistrationState:
 
 @dataclass(frozen=True, slots=True)
 class CallRejected:
-    """pjsua refused an INVITE before any callback (e.g. 486 when all slots are full)."""
+    """pjsua refused an INVITE before any callback (486 when all slots are in use)."""
 
     NAME: ClassVar[str] = "call_rejected"
     call_id: str
@@ -359,7 +397,7 @@ class CallRejected:
 
 Event = (
     IncomingCall
-    | LegState
+    | LegStateChanged
     | DtmfDigit
     | PlaybackDone
     | RecordingClosed
@@ -368,17 +406,17 @@ Event = (
     | RegistrationState
     | CallRejected
 )
-EVENTS: dict[str, type] = {
-    e.NAME: e
-    for e in (
-        IncomingCall,
-        LegState,
-        DtmfDigit,
-        PlaybackDone,
-        RecordingClosed,
-        RtpQuality,
-        Capacity,
-        RegistrationState,
-        CallRejected,
-    )
-}
+
+
+# --------------------------------------------------------------------------- registry
+def _by_name(union: object) -> dict[str, type]:
+    table: dict[str, type] = {}
+    for cls in typing.get_args(union):
+        if cls.NAME in table:
+            raise TypeError(f"{cls.__name__} and {table[cls.NAME].__name__} share {cls.NAME!r}")
+        table[cls.NAME] = cls
+    return table
+
+
+COMMANDS: dict[str, type[Command]] = _by_name(Command)
+EVENTS: dict[str, type[Event]] = _by_name(Event)

@@ -1,18 +1,28 @@
 """Command handlers, run on the owner thread: one function per protocol command.
 
 Each handler takes the owner and the command dataclass and returns the result's
-``data`` dict, or raises ``CommandError(code, message)``; pjsua2 errors are mapped
-to ``sip_error`` here, at the one boundary where they can occur.
+``data`` dict, or raises a ``gateway.ipc.errors.WorkerError`` subclass; pjsua2 errors
+are mapped to ``SipFailure`` here, at the one boundary where they can occur. The table
+is built by ``@handles(CommandClass)``, which refuses a second handler for a command;
+a unit test checks that every command of the registry has one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pjsua2 as pj  # type: ignore[import-untyped]
 
 from gateway.ipc import protocol as p
+from gateway.ipc.errors import (
+    BadArgs,
+    BadState,
+    CapacityExceeded,
+    Draining,
+    NoSuchLeg,
+    SipFailure,
+)
 from gateway.sip.endpoint import GatewayAccount, account_config
 from gateway.sip.legs import Leg
 
@@ -20,25 +30,37 @@ if TYPE_CHECKING:
     from gateway.sip.owner import Owner
 
 
-class CommandError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+Data = dict[str, object]
+C = TypeVar("C", bound=p.Command)
+HANDLERS: dict[type, Callable[[Owner, Any], Data]] = {}
+
+
+def handles(cls: type[C]) -> Callable[[Callable[[Owner, C], Data]], Callable[[Owner, C], Data]]:
+    """Register the handler of ``cls`` (exactly one per command)."""
+
+    def register(fn: Callable[[Owner, C], Data]) -> Callable[[Owner, C], Data]:
+        if cls in HANDLERS:
+            raise TypeError(f"{cls.__name__} already has a handler")
+        HANDLERS[cls] = fn
+        return fn
+
+    return register
 
 
 def _leg(owner: Owner, leg_id: str) -> Leg:
     leg = owner.legs.get(leg_id)
     if leg is None or leg.closed:
-        raise CommandError(p.E_NO_SUCH_LEG, f"no leg {leg_id!r}")
+        raise NoSuchLeg(owner.cfg.worker_id, f"no leg {leg_id!r}")
     return leg
 
 
-def _ping(owner: Owner, c: p.Ping) -> dict[str, Any]:
+@handles(p.Ping)
+def _ping(owner: Owner, c: p.Ping) -> Data:
     return {"legs": len(owner.legs), "max_legs": owner.cfg.max_legs, "draining": owner.draining}
 
 
-def _answer(owner: Owner, c: p.Answer) -> dict[str, Any]:
+@handles(p.Answer)
+def _answer(owner: Owner, c: p.Answer) -> Data:
     leg = _leg(owner, c.leg)
     op = pj.CallOpParam(True)
     op.statusCode = c.code
@@ -48,35 +70,38 @@ def _answer(owner: Owner, c: p.Answer) -> dict[str, Any]:
     return {}
 
 
-def _play(owner: Owner, c: p.Play) -> dict[str, Any]:
+@handles(p.Play)
+def _play(owner: Owner, c: p.Play) -> Data:
     _leg(owner, c.leg).play(c.path, c.loop)
     return {}
 
 
-def _stop_play(owner: Owner, c: p.StopPlay) -> dict[str, Any]:
+@handles(p.StopPlay)
+def _stop_play(owner: Owner, c: p.StopPlay) -> Data:
     _leg(owner, c.leg).stop_play()
     return {}
 
 
-def _dial(owner: Owner, c: p.Dial) -> dict[str, Any]:
+@handles(p.Dial)
+def _dial(owner: Owner, c: p.Dial) -> Data:
     if owner.draining:
-        raise CommandError(p.E_DRAINING, "worker is draining")
+        raise Draining(owner.cfg.worker_id, "worker is draining")
     if len(owner.legs) >= owner.cfg.max_legs:
-        raise CommandError(p.E_CAPACITY, f"all {owner.cfg.max_legs} legs in use")
+        raise CapacityExceeded(owner.cfg.worker_id, f"all {owner.cfg.max_legs} legs in use")
     leg_id = c.leg or owner.new_leg_id("out")
     if leg_id in owner.legs:
-        raise CommandError(p.E_BAD_ARGS, f"leg {leg_id!r} exists")
+        raise BadArgs(owner.cfg.worker_id, f"leg {leg_id!r} exists")
     if c.account:
         acc = owner.accounts.get(c.account)
     elif c.proxy:
         try:
             acc = owner.proxy_account(c.proxy)
         except (RuntimeError, pj.Error) as exc:
-            raise CommandError(p.E_BAD_ARGS, f"proxy {c.proxy!r}: {exc}") from None
+            raise BadArgs(owner.cfg.worker_id, f"proxy {c.proxy!r}: {exc}") from None
     else:
         acc = owner.local_acc
     if acc is None:
-        raise CommandError(p.E_BAD_ARGS, f"no account {c.account!r}")
+        raise BadArgs(owner.cfg.worker_id, f"no account {c.account!r}")
     op = pj.CallOpParam(True)
     for name, value in c.headers.items():
         h = pj.SipHeader()
@@ -90,7 +115,7 @@ def _dial(owner: Owner, c: p.Dial) -> dict[str, Any]:
         leg.makeCall(c.uri, op)
     except pj.Error as exc:
         owner.legs.pop(leg_id, None)
-        raise CommandError(p.E_SIP, exc.info(False) if hasattr(exc, "info") else str(exc))
+        raise SipFailure(owner.cfg.worker_id, exc.info(False) if hasattr(exc, "info") else str(exc))
     owner.emit_capacity()
 
     # The timer names the leg by id: a closure over the Leg would keep it alive
@@ -101,14 +126,15 @@ def _dial(owner: Owner, c: p.Dial) -> dict[str, Any]:
 
 def _dial_timeout(owner: Owner, leg_id: str) -> None:
     leg = owner.legs.get(leg_id)
-    if leg is not None and leg.state not in ("confirmed", "disconnected"):
+    if leg is not None and leg.state not in (p.LegState.CONFIRMED, p.LegState.DISCONNECTED):
         leg.hangup_quietly(408)
 
 
-def _bridge(owner: Owner, c: p.Bridge) -> dict[str, Any]:
+@handles(p.Bridge)
+def _bridge(owner: Owner, c: p.Bridge) -> Data:
     a, b = _leg(owner, c.a), _leg(owner, c.b)
     if a is b:
-        raise CommandError(p.E_BAD_ARGS, "cannot bridge a leg to itself")
+        raise BadArgs(owner.cfg.worker_id, "cannot bridge a leg to itself")
     a.stop_play()
     b.stop_play()
     a.peers.add(b.leg_id)
@@ -120,7 +146,8 @@ def _bridge(owner: Owner, c: p.Bridge) -> dict[str, Any]:
     return {}
 
 
-def _unbridge(owner: Owner, c: p.Unbridge) -> dict[str, Any]:
+@handles(p.Unbridge)
+def _unbridge(owner: Owner, c: p.Unbridge) -> Data:
     a, b = _leg(owner, c.a), _leg(owner, c.b)
     a.unbridge(b.leg_id)
     b.peers.discard(a.leg_id)
@@ -129,53 +156,60 @@ def _unbridge(owner: Owner, c: p.Unbridge) -> dict[str, Any]:
     return {}
 
 
-def _record_start(owner: Owner, c: p.RecordStart) -> dict[str, Any]:
+@handles(p.RecordStart)
+def _record_start(owner: Owner, c: p.RecordStart) -> Data:
     _leg(owner, c.leg).record_start(c.path)
     return {"path": c.path}
 
 
-def _record_pause(owner: Owner, c: p.RecordPause) -> dict[str, Any]:
+@handles(p.RecordPause)
+def _record_pause(owner: Owner, c: p.RecordPause) -> Data:
     try:
         _leg(owner, c.leg).record_pause(True)
     except LookupError as exc:
-        raise CommandError(p.E_BAD_STATE, str(exc)) from None
+        raise BadState(owner.cfg.worker_id, str(exc)) from None
     return {}
 
 
-def _record_resume(owner: Owner, c: p.RecordResume) -> dict[str, Any]:
+@handles(p.RecordResume)
+def _record_resume(owner: Owner, c: p.RecordResume) -> Data:
     try:
         _leg(owner, c.leg).record_pause(False)
     except LookupError as exc:
-        raise CommandError(p.E_BAD_STATE, str(exc)) from None
+        raise BadState(owner.cfg.worker_id, str(exc)) from None
     return {}
 
 
-def _record_stop(owner: Owner, c: p.RecordStop) -> dict[str, Any]:
+@handles(p.RecordStop)
+def _record_stop(owner: Owner, c: p.RecordStop) -> Data:
     _leg(owner, c.leg).record_stop()
     return {}
 
 
-def _send_dtmf(owner: Owner, c: p.SendDtmf) -> dict[str, Any]:
+@handles(p.SendDtmf)
+def _send_dtmf(owner: Owner, c: p.SendDtmf) -> Data:
     leg = _leg(owner, c.leg)
-    if leg.state != "confirmed":
-        raise CommandError(p.E_BAD_STATE, "leg is not answered")
+    if leg.state is not p.LegState.CONFIRMED:
+        raise BadState(owner.cfg.worker_id, "leg is not answered")
     leg.dialDtmf(c.digits)
     return {}
 
 
-def _hangup(owner: Owner, c: p.Hangup) -> dict[str, Any]:
+@handles(p.Hangup)
+def _hangup(owner: Owner, c: p.Hangup) -> Data:
     leg = _leg(owner, c.leg)
     op = pj.CallOpParam()
     # The code only matters for an unanswered incoming leg (the final response);
     # otherwise pjsua sends CANCEL or BYE.
-    op.statusCode = c.code if (leg.incoming and leg.state != "confirmed") else 0
+    op.statusCode = c.code if (leg.incoming and leg.state is not p.LegState.CONFIRMED) else 0
     if c.reason:
         op.reason = c.reason
     leg.hangup(op)
     return {}
 
 
-def _register(owner: Owner, c: p.Register) -> dict[str, Any]:
+@handles(p.Register)
+def _register(owner: Owner, c: p.Register) -> Data:
     cfg = account_config(
         owner.cfg,
         c.id_uri,
@@ -192,62 +226,44 @@ def _register(owner: Owner, c: p.Register) -> dict[str, Any]:
         acc.modify(cfg)
         return {"account": c.account, "replaced": True}
     if len(owner.accounts) >= owner.cfg.max_registrations:
-        raise CommandError(p.E_CAPACITY, "too many registrations on this worker")
+        raise CapacityExceeded(owner.cfg.worker_id, "too many registrations on this worker")
     acc = GatewayAccount(owner, c.account)
     acc.create(cfg)
     owner.accounts[c.account] = acc
     return {"account": c.account, "replaced": False}
 
 
-def _unregister(owner: Owner, c: p.Unregister) -> dict[str, Any]:
+@handles(p.Unregister)
+def _unregister(owner: Owner, c: p.Unregister) -> Data:
     acc = owner.accounts.pop(c.account, None)
     if acc is None:
-        raise CommandError(p.E_BAD_ARGS, f"no account {c.account!r}")
+        raise BadArgs(owner.cfg.worker_id, f"no account {c.account!r}")
     acc.shutdown()  # sends REGISTER with Expires: 0
     return {}
 
 
-def _drain(owner: Owner, c: p.Drain) -> dict[str, Any]:
+@handles(p.Drain)
+def _drain(owner: Owner, c: p.Drain) -> Data:
     owner.draining = True
     owner.emit_capacity()
     return {"legs": len(owner.legs)}
 
 
-def _shutdown(owner: Owner, c: p.Shutdown) -> dict[str, Any]:
+@handles(p.Shutdown)
+def _shutdown(owner: Owner, c: p.Shutdown) -> Data:
     owner.draining = True
     owner.stop_after(c.grace)
     return {"legs": len(owner.legs)}
 
 
-HANDLERS: dict[type, Callable[[Any, Any], dict[str, Any]]] = {
-    p.Ping: _ping,
-    p.Answer: _answer,
-    p.Play: _play,
-    p.StopPlay: _stop_play,
-    p.Dial: _dial,
-    p.Bridge: _bridge,
-    p.Unbridge: _unbridge,
-    p.RecordStart: _record_start,
-    p.RecordPause: _record_pause,
-    p.RecordResume: _record_resume,
-    p.RecordStop: _record_stop,
-    p.SendDtmf: _send_dtmf,
-    p.Hangup: _hangup,
-    p.Register: _register,
-    p.Unregister: _unregister,
-    p.Drain: _drain,
-    p.Shutdown: _shutdown,
-}
-
-
-def execute(owner: Owner, cmd: Any) -> dict[str, Any]:
+def execute(owner: Owner, cmd: p.Command) -> Data:
     handler = HANDLERS.get(type(cmd))
     if handler is None:
-        raise CommandError(p.E_BAD_ARGS, f"unknown command {type(cmd).__name__}")
+        raise BadArgs(owner.cfg.worker_id, f"unknown command {type(cmd).__name__}")
     try:
         return handler(owner, cmd)
     except pj.Error as exc:
-        raise CommandError(p.E_SIP, getattr(exc, "reason", str(exc))) from None
+        raise SipFailure(owner.cfg.worker_id, getattr(exc, "reason", str(exc))) from None
 
 
 # ------------------------------------------------------------------ incoming INVITE

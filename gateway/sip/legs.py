@@ -27,13 +27,13 @@ from gateway.ipc import protocol as p
 if TYPE_CHECKING:
     from gateway.sip.owner import Owner
 
+# pjsip's NULL and INCOMING are not reported: an incoming leg is born as IncomingCall.
 _STATES = {
-    pj.PJSIP_INV_STATE_CALLING: "calling",
-    pj.PJSIP_INV_STATE_INCOMING: "incoming",
-    pj.PJSIP_INV_STATE_EARLY: "early",
-    pj.PJSIP_INV_STATE_CONNECTING: "connecting",
-    pj.PJSIP_INV_STATE_CONFIRMED: "confirmed",
-    pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
+    pj.PJSIP_INV_STATE_CALLING: p.LegState.CALLING,
+    pj.PJSIP_INV_STATE_EARLY: p.LegState.EARLY,
+    pj.PJSIP_INV_STATE_CONNECTING: p.LegState.CONNECTING,
+    pj.PJSIP_INV_STATE_CONFIRMED: p.LegState.CONFIRMED,
+    pj.PJSIP_INV_STATE_DISCONNECTED: p.LegState.DISCONNECTED,
 }
 
 
@@ -66,7 +66,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         super().__init__(acc, call_id)
         self.owner = owner
         self.leg_id = leg_id
-        self.state = "null"
+        self.state: p.LegState | None = None  # None until the first reportable state
         self.incoming = call_id != pj.PJSUA_INVALID_ID
         self.player: Any = None
         self.player_path = ""
@@ -83,11 +83,14 @@ class Leg(pj.Call):  # type: ignore[misc]
     # ----------------------------------------------------------------- pjsua2 callbacks
     def onCallState(self, prm: Any) -> None:
         ci = self.getInfo()
-        self.state = _STATES.get(ci.state, "null")
-        if self.state == "disconnected":
+        state = _STATES.get(ci.state)
+        if state is None:
+            return
+        self.state = state
+        if state is p.LegState.DISCONNECTED:
             self.close(ci.lastStatusCode, ci.lastReason)
         else:
-            self.owner.emit(p.LegState(self.leg_id, self.state, ci.lastStatusCode, ci.lastReason))
+            self.owner.emit(p.LegStateChanged(self.leg_id, state, ci.lastStatusCode, ci.lastReason))
 
     def onCallMediaState(self, prm: Any) -> None:
         self.reconnect()
@@ -245,7 +248,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.closed = True
         if self.last_stat is not None:
             self.owner.emit(self.last_stat)
-        self.owner.emit(p.LegState(self.leg_id, "disconnected", code, reason))
+        self.owner.emit(p.LegStateChanged(self.leg_id, p.LegState.DISCONNECTED, code, reason))
         self.owner.forget(self)
         # Linked peers are hung up after this leg's own report, so the control plane
         # sees cause before effect. (A helper keeps no Leg in a lingering local.)

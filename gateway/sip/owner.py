@@ -40,6 +40,7 @@ from typing import Any
 import pjsua2 as pj  # type: ignore[import-untyped]
 
 from gateway.ipc import protocol as p
+from gateway.ipc.errors import BadState
 from gateway.sip import commands
 from gateway.sip.endpoint import (
     GatewayAccount,
@@ -64,10 +65,10 @@ MAX_RETIRED = 12
 
 
 class Owner:
-    def __init__(self, cfg: WorkerConfig, emit: Callable[[Any], None]) -> None:
+    def __init__(self, cfg: WorkerConfig, emit: Callable[[p.Event], None]) -> None:
         self.cfg = cfg
         self._emit = emit
-        self._queue: queue.Queue[tuple[Any, concurrent.futures.Future[dict[str, Any]]]] = (
+        self._queue: queue.Queue[tuple[p.Command, concurrent.futures.Future[dict[str, object]]]] = (
             queue.Queue()
         )
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
@@ -98,10 +99,10 @@ class Owner:
         if self._start_error is not None:
             raise self._start_error
 
-    def submit(self, cmd: Any) -> concurrent.futures.Future[dict[str, Any]]:
-        fut: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+    def submit(self, cmd: p.Command) -> concurrent.futures.Future[dict[str, object]]:
+        fut: concurrent.futures.Future[dict[str, object]] = concurrent.futures.Future()
         if self.finished.is_set():
-            fut.set_exception(commands.CommandError(p.E_BAD_STATE, "worker is shut down"))
+            fut.set_exception(BadState(self.cfg.worker_id, "worker is shut down"))
             return fut
         self._queue.put((cmd, fut))
         self.wake()
@@ -117,7 +118,7 @@ class Owner:
         self._thread.join(timeout)
 
     # ----------------------------------------------------------------- owner thread
-    def emit(self, event: Any) -> None:
+    def emit(self, event: p.Event) -> None:
         self._emit(event)
 
     def emit_capacity(self) -> None:
@@ -256,7 +257,7 @@ class Owner:
         # A helper, not a loop in _run: a loop variable there would keep the last
         # Leg alive until after libDestroy, and its destructor then aborts.
         for leg in list(self.legs.values()):
-            if leg.state == "confirmed":
+            if leg.state is p.LegState.CONFIRMED:
                 leg.sample_stats()
 
     def _close_remaining(self) -> None:
@@ -336,4 +337,4 @@ class Owner:
             while not self._queue.empty():
                 _, fut = self._queue.get_nowait()
                 if fut.set_running_or_notify_cancel():
-                    fut.set_exception(commands.CommandError(p.E_BAD_STATE, "shut down"))
+                    fut.set_exception(BadState(self.cfg.worker_id, "shut down"))

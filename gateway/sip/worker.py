@@ -23,12 +23,11 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
 
 from gateway.ipc import protocol as p
 from gateway.ipc.codec import Notification, ProtocolError, Request
+from gateway.ipc.errors import WorkerError, WorkerInternal
 from gateway.ipc.transport import Connection, connect
-from gateway.sip.commands import CommandError
 from gateway.sip.endpoint import WorkerConfig
 from gateway.sip.owner import Owner
 
@@ -81,9 +80,9 @@ class WorkerProcess:
         self.owner: Owner | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._early: list[Any] = []  # events before the handshake completed
+        self._early: list[p.Event] = []  # events before the handshake completed
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: p.Event) -> None:
         """Owner thread -> loop thread."""
         assert self.loop is not None
         try:
@@ -91,7 +90,7 @@ class WorkerProcess:
         except RuntimeError:
             pass  # loop closed during exit
 
-    def _send_event(self, event: Any) -> None:
+    def _send_event(self, event: p.Event) -> None:
         if self.conn is None:
             self._early.append(event)
         else:
@@ -173,11 +172,11 @@ class WorkerProcess:
         try:
             data = await asyncio.wrap_future(self.owner.submit(req.command))
             res = p.Result(req.id, True, data)
-        except CommandError as exc:
+        except WorkerError as exc:
             res = p.Result(req.id, False, {}, exc.code, exc.message)
         except Exception as exc:  # a bug in a handler must not kill the worker
             log.exception("command %r failed", req.command)
-            res = p.Result(req.id, False, {}, p.E_INTERNAL, repr(exc))
+            res = p.Result(req.id, False, {}, WorkerInternal.code, repr(exc))
         try:
             await conn.send(res)
         except (ConnectionError, OSError):

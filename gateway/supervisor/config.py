@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 from gateway.ipc import protocol as p
 
@@ -41,14 +40,6 @@ class PoolConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class PoolEvent:
-    """Everything the pool reports: a protocol event from a worker, or WorkerUp/Down."""
-
-    worker_id: str
-    event: Any
-
-
-@dataclass(frozen=True, slots=True)
 class WorkerUp:
     worker_id: str
     sip_address: str
@@ -64,6 +55,17 @@ class WorkerDown:
     worker_id: str
     exit_code: int | None
     legs: tuple[str, ...]
+
+
+PoolEventKind = p.Event | WorkerUp | WorkerDown
+
+
+@dataclass(frozen=True, slots=True)
+class PoolEvent:
+    """Everything the pool reports: a protocol event from a worker, or WorkerUp/Down."""
+
+    worker_id: str
+    event: PoolEventKind
 
 
 @dataclass(frozen=True, slots=True)

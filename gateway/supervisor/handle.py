@@ -1,9 +1,11 @@
 """One worker as the supervisor sees it: process, connection, pending commands, state.
 
-The handle is the only place that turns a worker's wire traffic into futures and
-bookkeeping: which legs and open recordings live on the worker (so that, when it
-dies, the pool can report the lost legs and repair the recordings), and its last
-capacity report.
+The handle is the one place that turns a worker's wire traffic into futures and
+bookkeeping (``receive``): the only mirror of worker state on the control plane is
+what the pool needs when the worker dies -- which legs and open recordings live on
+it (to report the lost legs and repair the recordings) -- and its last capacity
+report. Everything else about a leg is the worker's (see docs/worker.md); the
+control plane learns it from the events the pool passes on.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import enum
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from gateway.ipc import protocol as p
-from gateway.ipc.codec import Request
+from gateway.ipc.codec import Message, Notification, Request
+from gateway.ipc.errors import WorkerGone, worker_error
 from gateway.ipc.transport import Connection
 
 
@@ -25,16 +27,6 @@ class WorkerState(enum.Enum):
     UP = "up"
     DRAINING = "draining"
     DOWN = "down"
-
-
-class CommandFailed(Exception):
-    """A command returned ok=false (``code`` is one of the protocol's ``E_*`` strings)."""
-
-    def __init__(self, worker_id: str, code: str, message: str) -> None:
-        super().__init__(f"{worker_id}: {code}: {message}")
-        self.worker_id = worker_id
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,51 +70,66 @@ class WorkerHandle:
         self.started_at = time.monotonic()
         self.up_event.set()
 
-    async def command(self, cmd: Any, timeout: float) -> dict[str, Any]:
+    async def command(self, cmd: p.Command, timeout: float) -> dict[str, object]:
+        """Run ``cmd``; the result data, or a ``WorkerError`` (``WorkerGone`` when the
+        worker is not up, the connection drops or no result comes within ``timeout``)."""
         if self.conn is None or self.state in (WorkerState.DOWN, WorkerState.STARTING):
-            raise CommandFailed(self.worker_id, p.E_WORKER_GONE, "worker is not up")
+            raise WorkerGone(self.worker_id, "worker is not up")
         rid = next(self._ids)
         fut: asyncio.Future[p.Result] = asyncio.get_running_loop().create_future()
         self.pending[rid] = fut
         try:
             await self.conn.send(Request(rid, cmd))
             res = await asyncio.wait_for(fut, timeout)
+        except TimeoutError:  # first: TimeoutError is an OSError
+            raise WorkerGone(self.worker_id, "command timed out") from None
         except (ConnectionError, OSError):
-            raise CommandFailed(self.worker_id, p.E_WORKER_GONE, "connection lost") from None
-        except TimeoutError:
-            raise CommandFailed(self.worker_id, p.E_WORKER_GONE, "command timed out") from None
+            raise WorkerGone(self.worker_id, "connection lost") from None
         finally:
             self.pending.pop(rid, None)
         if not res.ok:
-            raise CommandFailed(self.worker_id, res.error_code, res.error_message)
+            raise worker_error(res.error_code, self.worker_id, res.error_message)
         self._track_command(cmd, res.data)
         return res.data
 
-    def on_result(self, res: p.Result) -> None:
-        fut = self.pending.get(res.id)
-        if fut is not None and not fut.done():
-            fut.set_result(res)
-
-    def _track_command(self, cmd: Any, data: dict[str, Any]) -> None:
-        if isinstance(cmd, p.RecordStart):
-            self.recordings[cmd.leg] = cmd.path
-        elif isinstance(cmd, p.Dial) and isinstance(data.get("leg"), str):
-            self.legs.add(data["leg"])
-
-    def track_event(self, event: Any) -> None:
-        """Keep the bookkeeping the pool needs when the worker dies."""
-        if isinstance(event, p.IncomingCall):
-            self.legs.add(event.leg)
-        elif isinstance(event, p.LegState):
-            if event.state == "disconnected":
-                self.legs.discard(event.leg)
-            else:
+    def receive(self, msg: Message) -> p.Event | None:
+        """One message from the worker: resolve a result, or do the bookkeeping for an
+        event and return it (for the pool to pass on). The one type switch on events
+        on this side of the connection."""
+        if isinstance(msg, p.Result):
+            fut = self.pending.get(msg.id)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+            return None
+        if not isinstance(msg, Notification):
+            return None  # a second hello/welcome: nothing to do
+        event = msg.event
+        match event:
+            case p.IncomingCall():
                 self.legs.add(event.leg)
-        elif isinstance(event, p.RecordingClosed):
-            if self.recordings.get(event.leg) == event.path:
-                del self.recordings[event.leg]
-        elif isinstance(event, p.Capacity):
-            self.capacity = event
+            case p.LegStateChanged(state=p.LegState.DISCONNECTED):
+                self.legs.discard(event.leg)
+            case p.LegStateChanged():
+                self.legs.add(event.leg)
+            case p.RecordingClosed():
+                if self.recordings.get(event.leg) == event.path:
+                    del self.recordings[event.leg]
+            case p.Capacity():
+                self.capacity = event
+            case _:
+                pass
+        return event
+
+    def _track_command(self, cmd: p.Command, data: dict[str, object]) -> None:
+        match cmd:
+            case p.RecordStart():
+                self.recordings[cmd.leg] = cmd.path
+            case p.Dial():
+                leg = data.get("leg")
+                if isinstance(leg, str):
+                    self.legs.add(leg)
+            case _:
+                pass
 
     def lost(self) -> tuple[list[str], dict[str, str]]:
         """Mark down; fail pending commands; return (legs, open recordings) lost."""
@@ -131,7 +138,7 @@ class WorkerHandle:
         self.conn = None
         for fut in self.pending.values():
             if not fut.done():
-                fut.set_result(p.Result(0, False, {}, p.E_WORKER_GONE, "worker died"))
+                fut.set_exception(WorkerGone(self.worker_id, "worker died"))
         self.pending.clear()
         legs, recs = sorted(self.legs), dict(self.recordings)
         self.legs.clear()

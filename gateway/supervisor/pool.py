@@ -16,10 +16,13 @@ first; then the pool, in this order:
 
 Health: a ``ping`` every ``health_interval``; ``health_failures`` misses in a row
 and the worker is killed (then restarted as above). Nothing a worker does can raise
-into the control plane: every failure is a ``CommandFailed`` or an event.
+into the control plane: every failure is a ``WorkerError`` (``gateway/ipc/errors.py``)
+or an event.
 
-Events reach the control plane as ``PoolEvent(worker_id, event)``, through
-``async for ev in pool.events()`` or the ``on_event`` callback.
+Events reach the control plane as ``PoolEvent(worker_id, event)`` through the
+``on_event`` callback, the one way out: the pool keeps no event (a queue nobody read
+grew without bound). A worker's messages are sorted in one place,
+``WorkerHandle.receive``, which also keeps the handle's bookkeeping.
 """
 
 from __future__ import annotations
@@ -31,21 +34,23 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import IO, Any
 
 from gateway.ipc import protocol as p
-from gateway.ipc.codec import Notification, ProtocolError
+from gateway.ipc.codec import ProtocolError
+from gateway.ipc.errors import WorkerError, WorkerGone
 from gateway.ipc.transport import Connection, serve
 from gateway.supervisor.config import (
     PoolCapacity,
     PoolConfig,
     PoolEvent,
+    PoolEventKind,
     WorkerDown,
     WorkerInfo,
     WorkerUp,
 )
-from gateway.supervisor.handle import CommandFailed, WorkerHandle, WorkerSpec, WorkerState
+from gateway.supervisor.handle import WorkerHandle, WorkerSpec, WorkerState
 from recordings.wav_repair import repair_wav_header
 
 log = logging.getLogger(__name__)
@@ -58,7 +63,6 @@ class WorkerPool:
         self.config = config
         self._on_event = on_event
         self._token = config.token or secrets.token_hex(16)
-        self._events: asyncio.Queue[PoolEvent] = asyncio.Queue()
         self._server: asyncio.Server | None = None
         self._handles: dict[str, WorkerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -95,17 +99,13 @@ class WorkerPool:
             raise RuntimeError(f"workers did not start: {down}") from None
 
     async def command(
-        self, worker_id: str, cmd: Any, timeout: float | None = None
-    ) -> dict[str, Any]:
-        """Run ``cmd`` on a worker; returns the result data or raises ``CommandFailed``."""
+        self, worker_id: str, cmd: p.Command, timeout: float | None = None
+    ) -> dict[str, object]:
+        """Run ``cmd`` on a worker; returns the result data or raises a ``WorkerError``."""
         h = self._handles.get(worker_id)
         if h is None:
-            raise CommandFailed(worker_id, p.E_WORKER_GONE, "no such worker")
+            raise WorkerGone(worker_id, "no such worker")
         return await h.command(cmd, timeout or self.config.command_timeout)
-
-    async def events(self) -> AsyncIterator[PoolEvent]:
-        while True:
-            yield await self._events.get()
 
     def capacity(self) -> PoolCapacity:
         per = {h.worker_id: h.capacity for h in self._handles.values() if h.state == WorkerState.UP}
@@ -139,7 +139,7 @@ class WorkerPool:
         target = worker_id or self._pick_home()
         if target is None:
             self._registrations[reg.account] = (reg, None)
-            raise CommandFailed("", p.E_WORKER_GONE, "no worker up; will register when one is")
+            raise WorkerGone("", "no worker up; will register when one is")
         await self.command(target, reg)
         self._registrations[reg.account] = (reg, target)
         return target
@@ -147,7 +147,7 @@ class WorkerPool:
     async def unregister(self, account: str) -> None:
         _, home = self._registrations.pop(account, (None, None))
         if home is not None:
-            with contextlib.suppress(CommandFailed):
+            with contextlib.suppress(WorkerError):
                 await self.command(home, p.Unregister(account))
 
     def registration_home(self, account: str) -> str | None:
@@ -218,7 +218,7 @@ class WorkerPool:
         if cfg.public_address:
             args += ["--public-address", cfg.public_address]
         env = dict(os.environ, CONTACTGW_WORKER_TOKEN=self._token)
-        stderr: Any = None
+        stderr: IO[bytes] | None = None
         if cfg.log_dir:
             os.makedirs(cfg.log_dir, exist_ok=True)
             # A log file opened once per spawn; blocking for microseconds is fine here.
@@ -276,7 +276,9 @@ class WorkerPool:
                 h.worker_id, p.RecordingClosed(leg, path, round(max(0, size - 44) / 16000, 3), size)
             )
         for leg in legs:
-            self._publish(h.worker_id, p.LegState(leg, "disconnected", 0, "worker lost"))
+            self._publish(
+                h.worker_id, p.LegStateChanged(leg, p.LegState.DISCONNECTED, 0, "worker lost")
+            )
         self._publish(h.worker_id, WorkerDown(h.worker_id, code, tuple(legs)))
         self._spawn_task(self._rehome(h.worker_id))
 
@@ -336,11 +338,9 @@ class WorkerPool:
                 continue
             if msg is None:
                 break
-            if isinstance(msg, p.Result):
-                h.on_result(msg)
-            elif isinstance(msg, Notification):
-                h.track_event(msg.event)
-                self._publish(h.worker_id, msg.event)
+            event = h.receive(msg)
+            if event is not None:
+                self._publish(h.worker_id, event)
         await conn.close()
         if h.conn is conn:
             if h.proc is None:  # a remote worker: its connection is all we have
@@ -355,12 +355,10 @@ class WorkerPool:
                         h.proc.kill()
             # A local worker is reported by _watch, with its exit status.
 
-    def _publish(self, worker_id: str, event: Any) -> None:
-        ev = PoolEvent(worker_id, event)
-        self._events.put_nowait(ev)
+    def _publish(self, worker_id: str, event: PoolEventKind) -> None:
         if self._on_event is not None:
             try:
-                self._on_event(ev)
+                self._on_event(PoolEvent(worker_id, event))
             except Exception:
                 log.exception("on_event callback failed")
 
@@ -380,7 +378,7 @@ class WorkerPool:
         try:
             await h.command(p.Ping(), self.config.health_timeout)
             h.health_misses = 0
-        except CommandFailed:
+        except WorkerError:
             h.health_misses += 1
             if h.health_misses >= self.config.health_failures and h.proc is not None:
                 log.warning(
@@ -415,16 +413,16 @@ class WorkerPool:
                 await self.command(target, reg)
                 self._registrations[account] = (reg, target)
                 log.info("registration %s re-homed to %s", account, target)
-            except CommandFailed as exc:
+            except WorkerError as exc:
                 log.warning("re-homing %s failed: %s", account, exc)
 
-    async def _quiet(self, h: WorkerHandle, cmd: Any) -> None:
+    async def _quiet(self, h: WorkerHandle, cmd: p.Command) -> None:
         """Best effort (drain/shutdown): a worker that does not answer in 3 s is not
         waited for; it is killed or disconnected afterwards."""
-        with contextlib.suppress(CommandFailed):
+        with contextlib.suppress(WorkerError):
             await h.command(cmd, min(self.config.command_timeout, 3.0))
 
-    def _spawn_task(self, coro: Any) -> None:
+    def _spawn_task(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -109,7 +109,7 @@ def is_event(kind: type, **fields: Any) -> Callable[[PoolEvent], bool]:
 
 
 def leg_state(leg: str, state: str) -> Callable[[PoolEvent], bool]:
-    return is_event(p.LegState, leg=leg, state=state)
+    return is_event(p.LegStateChanged, leg=leg, state=p.LegState(state))
 
 
 @pytest.fixture

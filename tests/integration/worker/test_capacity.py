@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.ipc import protocol as p
-from gateway.supervisor import CommandFailed
+from gateway.ipc.errors import CapacityExceeded
 from tests.integration.worker.conftest import (
     MUSIC,
     expect_refusal,
@@ -41,9 +41,9 @@ async def test_fifth_leg_is_refused_and_reported(make_harness, pcaps, tmp_path):
         assert (cap.legs, cap.max_legs, cap.free_legs) == (4, 4, 0)
 
         # Outgoing: refused by the worker before pjsua is asked.
-        with pytest.raises(CommandFailed) as err:
+        with pytest.raises(CapacityExceeded) as err:
             await h.cmd("w1", p.Dial("sip:agent@127.0.0.1:9", leg="fifth"))
-        assert err.value.code == p.E_CAPACITY
+        assert err.value.code == "capacity"
         # Incoming: pjsua answers 486 itself; the worker reports it.
         await expect_refusal(tmp_path, port, 486)
         rejected = (await h.wait(is_event(p.CallRejected), 5)).event

@@ -9,7 +9,7 @@ import wave
 import pytest
 
 from gateway.ipc import protocol as p
-from gateway.supervisor import CommandFailed
+from gateway.ipc.errors import BadArgs, NoSuchLeg
 from gateway.supervisor.config import WorkerDown
 from tests.integration.worker.conftest import (
     MUSIC,
@@ -94,9 +94,9 @@ async def test_early_media_prompt_dtmf_both_ways_and_record_pause(make_harness, 
         await h.wait(is_event(p.DtmfDigit, leg="carol", digit="7"), 5)
         await h.cmd("w1", p.Unbridge(leg, "carol"))
         await h.cmd("w1", p.Bridge(leg, "carol", linked=False))
-        with pytest.raises(CommandFailed) as err:
+        with pytest.raises(BadArgs) as err:
             await h.cmd("w1", p.Bridge(leg, leg))
-        assert err.value.code == p.E_BAD_ARGS
+        assert err.value.code == "bad_args"
         # Not linked: the agent leaving leaves the caller up.
         await agent.send({"cmd": "hangup"})
         await h.wait(leg_state("carol", "disconnected"), 5)
@@ -124,13 +124,17 @@ async def test_unanswered_call_is_rejected_with_the_given_code(make_harness, tmp
     await task
     ended = (
         await h.wait(
-            lambda ev: isinstance(ev.event, p.LegState) and ev.event.state == "disconnected", 5
+            lambda ev: (
+                isinstance(ev.event, p.LegStateChanged)
+                and ev.event.state is p.LegState.DISCONNECTED
+            ),
+            5,
         )
     ).event
     assert ended.code == 404
-    with pytest.raises(CommandFailed) as err:
+    with pytest.raises(NoSuchLeg) as err:
         await h.cmd("w1", p.Play("no-such-leg", MUSIC))
-    assert err.value.code == p.E_NO_SUCH_LEG
+    assert err.value.code == "no_such_leg"
 
 
 async def test_dial_through_an_outbound_proxy_with_headers(make_harness, pcaps, tmp_path):

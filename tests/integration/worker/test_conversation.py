@@ -98,8 +98,10 @@ async def test_caller_hangs_up_recordings_hold_each_partys_tone(make_harness, pc
     quality = {ev.event.leg: ev.event for ev in h.find(is_event(p.RtpQuality))}
     assert quality[incoming.leg].rx_packets > 250 and quality[incoming.leg].rx_loss == 0
     states = [
-        ev.event.state
-        for ev in h.find(lambda ev: isinstance(ev.event, p.LegState) and ev.event.leg == agent_leg)
+        ev.event.state.value
+        for ev in h.find(
+            lambda ev: isinstance(ev.event, p.LegStateChanged) and ev.event.leg == agent_leg
+        )
     ]
     assert states[0] == "calling" and "confirmed" in states and states[-1] == "disconnected"
     assert_tone(closed[incoming.leg].path, 440, 1000, min_seconds=5.0)

@@ -9,7 +9,8 @@ import socket
 import pytest
 
 from gateway.ipc import protocol as p
-from gateway.supervisor import CommandFailed, WorkerDown, WorkerUp
+from gateway.ipc.errors import Draining
+from gateway.supervisor import WorkerDown, WorkerUp
 from tests.integration.worker.conftest import (
     Harness,
     expect_refusal,
@@ -70,7 +71,7 @@ async def test_sigkill_mid_call_restarts_worker_and_repairs_its_recordings(
         assert set(down.legs) == {in_a.leg, leg_a}
         lost = h.find(
             lambda ev: (
-                isinstance(ev.event, p.LegState)
+                isinstance(ev.event, p.LegStateChanged)
                 and ev.worker_id == "w1"
                 and ev.event.reason == "worker lost"
             )
@@ -134,9 +135,9 @@ async def test_drain_refuses_new_calls_then_hangs_up_after_grace(make_harness, p
         await h.wait(leg_state(incoming.leg, "confirmed"), 5)
         drain = asyncio.create_task(h.pool.drain(grace=1.5))
         await h.wait(is_event(p.Capacity, draining=True), 5)
-        with pytest.raises(CommandFailed) as err:
+        with pytest.raises(Draining) as err:
             await h.cmd("w1", p.Dial("sip:nobody@127.0.0.1:9"))
-        assert err.value.code == p.E_DRAINING
+        assert err.value.code == "draining"
         await expect_refusal(tmp_path, port_of(h, "w1"), 503)
         await asyncio.wait_for(drain, 20)
         ended = (await h.wait(leg_state(incoming.leg, "disconnected"), 1)).event

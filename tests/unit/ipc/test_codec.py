@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
+import typing
 
 import pytest
 
 from gateway.ipc import protocol as p
 from gateway.ipc.codec import MAX_LINE, Notification, ProtocolError, Request, decode, encode
+from gateway.ipc.errors import CapacityExceeded
 
 
-def sample(cls: type) -> object:
+def sample(cls: type) -> typing.Any:
     """An instance with every required field filled by type."""
-    values = {"str": "x", "int": 7, "float": 1.5, "bool": True}
+    values: dict[object, object] = {str: "x", int: 7, float: 1.5, bool: True}
+    hints = typing.get_type_hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            kwargs[f.name] = values[str(f.type).split(" ")[0]]
+            hint = hints[f.name]
+            is_enum = isinstance(hint, type) and issubclass(hint, enum.Enum)
+            kwargs[f.name] = list(hint)[-1] if is_enum else values[hint]
     return cls(**kwargs)
 
 
@@ -46,12 +52,25 @@ def test_wire_shape_is_the_documented_one():
         "ok": True,
         "data": {"leg": "L1"},
     }
-    assert json.loads(encode(p.Result(4, False, {}, p.E_CAPACITY, "full"))) == {
+    assert json.loads(encode(p.Result(4, False, {}, CapacityExceeded.code, "full"))) == {
         "t": "res",
         "id": 4,
         "ok": False,
         "error": {"code": "capacity", "message": "full"},
     }
+
+
+def test_enums_travel_by_value():
+    event = p.LegStateChanged("L1", p.LegState.CONFIRMED, 200, "OK")
+    obj = json.loads(encode(Notification(event)))
+    assert obj == {
+        "t": "evt",
+        "name": "leg_state",
+        "data": {"leg": "L1", "state": "confirmed", "code": 200, "reason": "OK"},
+    }
+    decoded = decode(json.dumps(obj))
+    assert isinstance(decoded, Notification) and decoded.event == event
+    assert decoded.event.state is p.LegState.CONFIRMED
 
 
 def test_handshake_round_trips():
@@ -92,6 +111,15 @@ def test_int_is_accepted_where_float_is_expected():
             "expected bool",
         ),
         (b'{"t": "evt", "name": "capacity", "data": {"legs": 1}}', "missing field"),
+        (
+            b'{"t": "evt", "name": "leg_state", "data": {"leg": "L", "state": "incoming"}}',
+            "'incoming' is not one of 'calling'",
+        ),
+        (
+            b'{"t": "evt", "name": "leg_state", "data": {"leg": "L", "state": 3}}',
+            "3 is not one of",
+        ),
+        (b'{"t": "res", "id": 1, "ok": false, "error": "boom"}', "error must be an object"),
         (b'{"t": "res", "id": "1", "ok": true}', "integer id"),
     ],
 )

@@ -10,9 +10,9 @@ import pytest
 
 from gateway.ipc import protocol as p
 from gateway.ipc.codec import Notification, Request
+from gateway.ipc.errors import NoSuchLeg, WorkerGone, WorkerInternal
 from gateway.ipc.transport import Connection, connect
 from gateway.supervisor import (
-    CommandFailed,
     PoolConfig,
     PoolEvent,
     WorkerDown,
@@ -69,19 +69,19 @@ async def test_remote_worker_joins_and_answers_commands(pool):
             req = await conn.recv()
             assert isinstance(req, Request)
             if isinstance(req.command, p.Dial):
-                await conn.send(Notification(p.LegState("x1", "calling")))
+                await conn.send(Notification(p.LegStateChanged("x1", p.LegState.CALLING)))
                 await conn.send(p.Result(req.id, True, {"leg": "x1"}))
             else:
-                await conn.send(p.Result(req.id, False, {}, p.E_NO_SUCH_LEG, "nope"))
+                await conn.send(p.Result(req.id, False, {}, "no_such_leg", "nope"))
 
     task = asyncio.create_task(fake_worker())
     assert await pool.command("r1", p.Dial("sip:a@b", leg="x1")) == {"leg": "x1"}
-    with pytest.raises(CommandFailed) as err:
+    with pytest.raises(NoSuchLeg) as err:
         await pool.command("r1", p.Hangup("zz"))
-    assert (err.value.worker_id, err.value.code) == ("r1", p.E_NO_SUCH_LEG)
+    assert (err.value.worker_id, err.value.code, err.value.message) == ("r1", "no_such_leg", "nope")
     await task
     # The event came before the result, and the pool tracks the leg.
-    assert any(e.event == p.LegState("x1", "calling") for e in pool.seen)
+    assert any(e.event == p.LegStateChanged("x1", p.LegState.CALLING) for e in pool.seen)
     assert pool.workers()[0].worker_id == "r1"
 
     await conn.send(Notification(p.Capacity(3, 4, False)))
@@ -91,10 +91,10 @@ async def test_remote_worker_joins_and_answers_commands(pool):
     await until(lambda: any(isinstance(e.event, WorkerDown) for e in pool.seen))
     down = next(e.event for e in pool.seen if isinstance(e.event, WorkerDown))
     assert down.legs == ("x1",)
-    assert any(e.event == p.LegState("x1", "disconnected", 0, "worker lost") for e in pool.seen)
-    with pytest.raises(CommandFailed) as err:
+    lost = p.LegStateChanged("x1", p.LegState.DISCONNECTED, 0, "worker lost")
+    assert any(e.event == lost for e in pool.seen)
+    with pytest.raises(WorkerGone):
         await pool.command("r1", p.Ping())
-    assert err.value.code == p.E_WORKER_GONE
 
 
 @pytest.mark.parametrize("hello", [{"token": "wrong"}, {"version": 99}])
@@ -115,9 +115,8 @@ async def test_duplicate_worker_id_is_refused(pool):
 async def test_command_to_silent_worker_times_out_as_worker_gone(pool):
     conn = await join(pool)
     assert isinstance(await conn.recv(), p.Welcome)
-    with pytest.raises(CommandFailed) as err:
+    with pytest.raises(WorkerGone, match="timed out"):
         await pool.command("r1", p.Ping(), timeout=0.2)
-    assert err.value.code == p.E_WORKER_GONE
 
 
 async def test_registration_follows_the_worker_that_is_up(pool):
@@ -140,3 +139,41 @@ async def test_registration_follows_the_worker_that_is_up(pool):
     await a.close()  # "a" dies: the registration moves to "b"
     assert await asyncio.wait_for(rehomed, 2) == reg
     await until(lambda: pool.registration_home("trunk") == "b")
+
+
+async def test_a_dying_worker_fails_pending_commands_and_reports_what_it_held(pool):
+    conn = await join(pool)
+    assert isinstance(await conn.recv(), p.Welcome)
+
+    async def fake_worker() -> None:
+        req = await conn.recv()  # record_start: accepted
+        assert isinstance(req, Request)
+        await conn.send(p.Result(req.id, True, {"path": "/tmp/x.wav"}))
+        await conn.recv()  # ping: never answered, the worker vanishes
+        await conn.close()
+
+    await conn.send(Notification(p.IncomingCall("r1-in-1", "c", "sip:1", "f", "t", "1.2.3.4:5")))
+    task = asyncio.create_task(fake_worker())
+    await pool.command("r1", p.RecordStart("r1-in-1", "/tmp/x.wav"))
+    with pytest.raises(WorkerGone):
+        await pool.command("r1", p.Ping(), timeout=2)
+    await task
+    await until(lambda: any(isinstance(e.event, WorkerDown) for e in pool.seen))
+    kinds = [type(e.event).__name__ for e in pool.seen]
+    assert kinds[-3:] == ["RecordingClosed", "LegStateChanged", "WorkerDown"]
+    assert pool.seen[-3].event == p.RecordingClosed("r1-in-1", "/tmp/x.wav", 0, 0)
+
+
+async def test_an_unknown_error_code_is_worker_internal(pool):
+    conn = await join(pool)
+    assert isinstance(await conn.recv(), p.Welcome)
+
+    async def fake_worker() -> None:
+        req = await conn.recv()
+        assert isinstance(req, Request)
+        await conn.send(p.Result(req.id, False, {}, "teapot", "short and stout"))
+
+    task = asyncio.create_task(fake_worker())
+    with pytest.raises(WorkerInternal):
+        await pool.command("r1", p.Ping())
+    await task
