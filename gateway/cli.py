@@ -1,4 +1,4 @@
-"""`contactgw` command line: one sub-command per module in gateway.commands.
+"""`contactgw` command line: one sub-command per module in gateway.subcommands.
 
 Each command module exposes `add_arguments(parser)` and `main(args) -> int`; they are
 imported lazily so `contactgw simulate` never loads pjsua2 or the web stack.
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contactgw", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"gateway.commands.{name}")
+        module = importlib.import_module(f"gateway.subcommands.{name}")
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(command_parser)
         command_parser.set_defaults(_main=module.main)

@@ -107,6 +107,13 @@ class Metrics:
         self.trunk_registered = Gauge(
             "contactgw_trunk_registered", "1 if the trunk is registered", ["trunk"], registry=r
         )
+        self.invites_refused = Counter(
+            "contactgw_worker_invites_refused_total",
+            "INVITEs a worker refused before routing (e.g. 486 when full); the edge fails "
+            "them over to another worker, so they are not calls of their own",
+            ["worker", "code"],
+            registry=r,
+        )
         self.edge_up = Gauge(
             "contactgw_edge_up", "1 if the Kamailio edge is running and answering RPC", registry=r
         )
@@ -125,6 +132,9 @@ class Metrics:
         if disposition not in DISPOSITIONS:
             raise ValueError(f"unknown disposition {disposition!r}")
         self.calls.labels(queue=queue or NO_QUEUE, disposition=disposition).inc()
+
+    def invite_refused(self, *, worker: str, code: int) -> None:
+        self.invites_refused.labels(worker=worker, code=str(code)).inc()
 
     def set_queue(self, queue: str, *, waiting: int, longest_wait: float) -> None:
         self.queue_waiting.labels(queue=queue).set(waiting)

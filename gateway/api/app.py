@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gateway.api.errors import install_error_handlers
-from gateway.api.views import AgentView, CallView, Health, QueueView
+from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView
 
 
 class ControlPlaneApi(Protocol):
@@ -22,15 +22,15 @@ class ControlPlaneApi(Protocol):
 
     def health(self) -> Health: ...
     def metrics_exposition(self) -> tuple[bytes, str]: ...
-    def agents(self) -> list[AgentView]: ...
-    def agent(self, agent_id: str) -> AgentView: ...
-    def login_agent(self, agent_id: str) -> AgentView: ...
-    def logout_agent(self, agent_id: str) -> AgentView: ...
-    def pause_agent(self, agent_id: str, reason: str) -> AgentView: ...
-    def unpause_agent(self, agent_id: str) -> AgentView: ...
-    def ready_agent(self, agent_id: str) -> AgentView: ...
+    def agents(self) -> list[AgentStatus]: ...
+    def agent(self, agent_id: str) -> AgentStatus: ...
+    def login_agent(self, agent_id: str) -> AgentStatus: ...
+    def logout_agent(self, agent_id: str) -> AgentStatus: ...
+    def pause_agent(self, agent_id: str, reason: str) -> AgentStatus: ...
+    def unpause_agent(self, agent_id: str) -> AgentStatus: ...
+    def ready_agent(self, agent_id: str) -> AgentStatus: ...
     def queues(self) -> list[QueueView]: ...
-    def active_calls(self) -> list[CallView]: ...
+    def active_calls(self) -> list[ActiveCall]: ...
     async def call_records(self, limit: int) -> list[dict[str, Any]]: ...
 
 
@@ -69,31 +69,31 @@ def create_app(control: ControlPlaneApi, admin_token: str | None = None) -> Fast
         return Response(body, media_type=content_type)
 
     @app.get("/agents", tags=["agents"])
-    def list_agents(_: Authorized) -> list[AgentView]:
+    def list_agents(_: Authorized) -> list[AgentStatus]:
         return control.agents()
 
     @app.get("/agents/{agent_id}", tags=["agents"])
-    def get_agent(agent_id: str, _: Authorized) -> AgentView:
+    def get_agent(agent_id: str, _: Authorized) -> AgentStatus:
         return control.agent(agent_id)
 
     @app.post("/agents/{agent_id}/login", tags=["agents"])
-    def login(agent_id: str, _: Authorized) -> AgentView:
+    def login(agent_id: str, _: Authorized) -> AgentStatus:
         return control.login_agent(agent_id)
 
     @app.post("/agents/{agent_id}/logout", tags=["agents"])
-    def logout(agent_id: str, _: Authorized) -> AgentView:
+    def logout(agent_id: str, _: Authorized) -> AgentStatus:
         return control.logout_agent(agent_id)
 
     @app.post("/agents/{agent_id}/pause", tags=["agents"])
-    def pause(agent_id: str, body: PauseRequest, _: Authorized) -> AgentView:
+    def pause(agent_id: str, body: PauseRequest, _: Authorized) -> AgentStatus:
         return control.pause_agent(agent_id, body.reason)
 
     @app.post("/agents/{agent_id}/unpause", tags=["agents"])
-    def unpause(agent_id: str, _: Authorized) -> AgentView:
+    def unpause(agent_id: str, _: Authorized) -> AgentStatus:
         return control.unpause_agent(agent_id)
 
     @app.post("/agents/{agent_id}/ready", tags=["agents"], summary="End wrap-up early")
-    def ready(agent_id: str, _: Authorized) -> AgentView:
+    def ready(agent_id: str, _: Authorized) -> AgentStatus:
         return control.ready_agent(agent_id)
 
     @app.get("/queues", tags=["queues"])
@@ -101,7 +101,7 @@ def create_app(control: ControlPlaneApi, admin_token: str | None = None) -> Fast
         return control.queues()
 
     @app.get("/calls", tags=["calls"], summary="Calls in progress")
-    def list_calls(_: Authorized) -> list[CallView]:
+    def list_calls(_: Authorized) -> list[ActiveCall]:
         return control.active_calls()
 
     @app.get("/cdr", tags=["calls"], summary="Most recent call records")

@@ -1,11 +1,8 @@
-"""Domain errors of the control plane and the one table that maps them to HTTP.
+"""The one table that maps the control plane's domain errors to HTTP.
 
-    ControlError
-    ├── NotFound        (404) an agent, queue or call that does not exist
-    ├── Conflict        (409) the request is valid but not in the current state
-    └── InvalidRequest  (422) the request names something the domain rejects
-
-The control plane raises these; only this module knows about HTTP status codes.
+The errors themselves live in `gateway/control/errors.py` (transport-neutral): 404 for
+`NotFound`, 409 for `Conflict`, 422 for `InvalidRequest`, 400 for any other
+`ControlError`. The body is ``{"detail": <reason>, "error": <class name>}``.
 """
 
 from __future__ import annotations
@@ -13,22 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-
-class ControlError(Exception):
-    """Base of errors the API reports with a reason."""
-
-
-class NotFound(ControlError):
-    pass
-
-
-class Conflict(ControlError):
-    pass
-
-
-class InvalidRequest(ControlError):
-    pass
-
+from gateway.control.errors import Conflict, ControlError, InvalidRequest, NotFound
 
 HTTP_STATUS: dict[type[ControlError], int] = {
     NotFound: 404,

@@ -37,7 +37,7 @@ class Health:
 
 
 @dataclass(frozen=True, slots=True)
-class AgentView:
+class AgentStatus:
     id: str
     name: str
     state: str
@@ -63,7 +63,7 @@ class QueueView:
 
 
 @dataclass(frozen=True, slots=True)
-class CallView:
+class ActiveCall:
     id: str
     did: str
     caller: str

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict
 from typing import Any
 
 from acd.engine import Engine
-from gateway.api.errors import NotFound
-from gateway.api.views import AgentView, CallView, Health, QueueView, WorkersHealth
+from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView, WorkersHealth
+from gateway.control.clock import Clock
+from gateway.control.errors import NotFound
 from gateway.control.observer import Observer, agent_states_by_queue, conversations_held
+from gateway.control.phases import LIVE
 from gateway.control.presence import Presence
-from gateway.control.sessions import Phase, SessionTable
+from gateway.control.session import SessionIndex
 from gateway.control.trunks import Trunks
 from gateway.metrics import Metrics
 from gateway.store.cdr import CdrStore
@@ -23,11 +24,11 @@ class ApiFacade:
         self,
         *,
         engine: Engine,
-        loop: asyncio.AbstractEventLoop,
+        clock: Clock,
         presence: Presence,
         pool: WorkerPool,
         trunks: Trunks,
-        sessions: SessionTable,
+        sessions: SessionIndex,
         cdr: CdrStore,
         metrics: Metrics,
         observer: Observer,
@@ -35,7 +36,7 @@ class ApiFacade:
         callers_per_worker: int,
         kpi_window: float,
     ) -> None:
-        self._engine, self._loop, self._presence = engine, loop, presence
+        self._engine, self._clock, self._presence = engine, clock, presence
         self._pool, self._trunks, self._sessions = pool, trunks, sessions
         self._cdr, self._metrics, self._observer = cdr, metrics, observer
         self._names = agent_names
@@ -72,11 +73,11 @@ class ApiFacade:
         return self._metrics.render()
 
     # ------------------------------------------------------------------ agents
-    def _agent_view(self, agent_id: str) -> AgentView:
+    def _agent_status(self, agent_id: str) -> AgentStatus:
         if agent_id not in self._names:
             raise NotFound(f"no agent {agent_id!r}")
         view = self._engine.agent(agent_id)
-        return AgentView(
+        return AgentStatus(
             id=agent_id,
             name=self._names[agent_id],
             state=view.state.value,
@@ -86,35 +87,35 @@ class ApiFacade:
             current_call=view.call_id or view.offered_call,
         )
 
-    def agents(self) -> list[AgentView]:
-        return [self._agent_view(a) for a in sorted(self._names)]
+    def agents(self) -> list[AgentStatus]:
+        return [self._agent_status(a) for a in sorted(self._names)]
 
-    def agent(self, agent_id: str) -> AgentView:
-        return self._agent_view(agent_id)
+    def agent(self, agent_id: str) -> AgentStatus:
+        return self._agent_status(agent_id)
 
-    def login_agent(self, agent_id: str) -> AgentView:
+    def login_agent(self, agent_id: str) -> AgentStatus:
         self._presence.login(agent_id)
-        return self._agent_view(agent_id)
+        return self._agent_status(agent_id)
 
-    def logout_agent(self, agent_id: str) -> AgentView:
+    def logout_agent(self, agent_id: str) -> AgentStatus:
         self._presence.logout(agent_id)
-        return self._agent_view(agent_id)
+        return self._agent_status(agent_id)
 
-    def pause_agent(self, agent_id: str, reason: str) -> AgentView:
+    def pause_agent(self, agent_id: str, reason: str) -> AgentStatus:
         self._presence.pause(agent_id, reason)
-        return self._agent_view(agent_id)
+        return self._agent_status(agent_id)
 
-    def unpause_agent(self, agent_id: str) -> AgentView:
+    def unpause_agent(self, agent_id: str) -> AgentStatus:
         self._presence.unpause(agent_id)
-        return self._agent_view(agent_id)
+        return self._agent_status(agent_id)
 
-    def ready_agent(self, agent_id: str) -> AgentView:
+    def ready_agent(self, agent_id: str) -> AgentStatus:
         self._presence.ready(agent_id)
-        return self._agent_view(agent_id)
+        return self._agent_status(agent_id)
 
     # ------------------------------------------------------------------ queues and calls
     def queues(self) -> list[QueueView]:
-        now, out = self._loop.time(), []
+        now, out = self._clock.now().mono, []
         states_by_queue = agent_states_by_queue(self._engine)
         for queue in sorted(self._engine.queue_ids()):
             k = self._engine.queue_kpis(queue, now, self._window)
@@ -136,20 +137,20 @@ class ApiFacade:
             )
         return out
 
-    def active_calls(self) -> list[CallView]:
+    def active_calls(self) -> list[ActiveCall]:
         return [
-            CallView(
+            ActiveCall(
                 id=s.call_id,
                 did=s.did,
                 caller=s.caller,
                 queue=s.queue,
                 state=s.phase.value,
-                agent=s.agent_id,
+                agent=s.connected.agent_id if s.connected else None,
                 worker=s.worker_id,
                 arrived_at=s.arrived_at.isoformat(),
             )
             for s in self._sessions
-            if s.phase is not Phase.ENDED
+            if s.phase in LIVE
         ]
 
     async def call_records(self, limit: int) -> list[dict[str, Any]]:

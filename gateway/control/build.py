@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from acd import model as acd
-from gateway.control.context import FlowSettings, QueueMedia
+from gateway.control.flow_settings import FlowSettings, QueueMedia
 from gateway.edge.settings import EdgeSettings, TrunkSource, WorkerDestination
 from gateway.ipc import protocol as p
 from gateway.settings import Action, QueueSettings, Settings

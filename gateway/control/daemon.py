@@ -20,19 +20,17 @@ from pathlib import Path
 import uvicorn
 
 from acd import events as ev
-from acd.commands import AgentStateChanged
 from acd.engine import Engine
 from gateway.api.app import create_app
 from gateway.control import build
-from gateway.control.acd_actions import AcdActions
-from gateway.control.acd_driver import AcdDriver
 from gateway.control.announcements import PromptSet
 from gateway.control.api_facade import ApiFacade
-from gateway.control.callflow import CallFlow
-from gateway.control.context import CallContext
+from gateway.control.clock import LoopClock
+from gateway.control.driver import CallDriver
 from gateway.control.observer import Observer
 from gateway.control.presence import Presence
 from gateway.control.retention import run_retention
+from gateway.control.switchboard import Switchboard
 from gateway.control.trunks import TrunkRegistration, Trunks
 from gateway.edge.manager import EdgeManager
 from gateway.ipc import protocol as p
@@ -84,35 +82,41 @@ class ControlPlane:
         await self.edge.start()
         log.info("edge listening on %s", build.edge_uri(s))
 
+        clock = LoopClock(loop)
         engine = Engine(build.engine_settings(s))
         for queue in build.queue_configs(s):
-            engine.handle(ev.AddQueue(queue), loop.time())
+            engine.handle(ev.AddQueue(queue), clock.now().mono)
         for agent in build.agent_configs(s):
-            engine.handle(ev.AddAgent(agent), loop.time())
-
-        self.pool = WorkerPool(build.pool_config(s, rundir / "logs"), on_event=self._on_pool_event)
-        ctx = CallContext(
-            pool=self.pool,
-            prompts=PromptSet(self._prompt_dir, rundir / "announcements"),
-            cdr=self.cdr,
-            metrics=self.metrics,
+            engine.handle(ev.AddAgent(agent), clock.now().mono)
+        board = Switchboard(
+            engine=engine,
             settings=build.flow_settings(s),
+            prompts=PromptSet(self._prompt_dir, rundir / "announcements"),
             routing=lambda: routing_table,
         )
-        self.flow = CallFlow(ctx)
-        self.acd = AcdDriver(engine, AcdActions(self.flow, self._on_agent_state))
-        self.flow.acd = self.acd
+        # The pool reports to self._on_pool_event, which hands call events to self.calls:
+        # both exist before the pool starts, so no event can arrive earlier.
+        self.pool = WorkerPool(build.pool_config(s, rundir / "logs"), on_event=self._on_pool_event)
+        self.calls = CallDriver(
+            board,
+            pool=self.pool,
+            cdr=self.cdr,
+            metrics=self.metrics,
+            clock=clock,
+            make_stereo=s.recordings.stereo,
+        )
         self.trunks = Trunks(
             self.pool,
             self.metrics,
             [TrunkRegistration(name, reg) for name, reg in build.trunk_registers(s)],
+            clock=clock,
         )
         self.presence = Presence(
-            self.acd, {u: True for u in s.routing.agents}, self._registered_users
+            self.calls, {u: True for u in s.routing.agents}, self._registered_users
         )
         self.observer = Observer(
             engine=engine,
-            clock=loop,
+            clock=clock,
             metrics=self.metrics,
             pool=self.pool,
             edge=self.edge,
@@ -139,11 +143,11 @@ class ControlPlane:
 
         self.facade = ApiFacade(
             engine=engine,
-            loop=loop,
+            clock=clock,
             presence=self.presence,
             pool=self.pool,
             trunks=self.trunks,
-            sessions=ctx.sessions,
+            sessions=board.sessions,
             cdr=self.cdr,
             metrics=self.metrics,
             observer=self.observer,
@@ -177,10 +181,8 @@ class ControlPlane:
                 asyncio.get_running_loop().create_task(self._worker_lost(pe.worker_id))
             case p.RegistrationState():
                 self.trunks.on_registration_state(event)
-            case p.Capacity():
-                pass  # sampled by the observer from the pool
-            case _:
-                self.flow.on_worker_event(pe.worker_id, event)
+            case _:  # the call events; the switchboard ignores capacity reports
+                self.calls.on_worker_event(pe.worker_id, event)
 
     async def _worker_lost(self, worker_id: str) -> None:
         """Stop sending calls to it, and end its dialogs at the edge: the carrier and the
@@ -197,23 +199,6 @@ class ControlPlane:
     async def _worker_state(self, worker_id: str, state: str) -> None:
         with contextlib.suppress(Exception):
             await self.edge.set_worker_state(worker_id, state)
-
-    def _on_agent_state(self, change: AgentStateChanged) -> None:
-        log.info(
-            "agent %s: %s -> %s %s",
-            change.agent_id,
-            change.old.value,
-            change.new.value,
-            change.reason,
-        )
-        at = self.flow.ctx.wall_clock()
-
-        async def write() -> None:
-            await self.cdr.record_agent_state(
-                agent=change.agent_id, state=change.new.value, at=at, reason=change.reason or None
-            )
-
-        asyncio.get_running_loop().create_task(write())
 
     async def _registered_users(self, users: list[str]) -> set[str]:
         return await self.edge.registered_users() & set(users)
@@ -247,9 +232,8 @@ class ControlPlane:
         await self._step("worker pool", self.pool.stop(), 20)
         await self._step("metrics", self.observer.stop(), 5)
         self._retention.cancel()
-        self.acd.close()
-        for session in list(self.flow.ctx.sessions):
-            await self._step(f"call record {session.call_id}", session.cdr.settled(), 10)
+        self.calls.close()
+        await self._step("call records", self.calls.settled(), 10)
         if self._api_server is not None:
             self._api_server.should_exit = True
             if self._api_task is not None:

@@ -13,6 +13,7 @@ from collections import Counter
 from sqlalchemy import text
 
 from acd.engine import Engine
+from gateway.control.clock import Clock
 from gateway.edge.manager import EdgeManager
 from gateway.metrics import Metrics
 from gateway.store.engine import Database
@@ -42,7 +43,7 @@ class Observer:
         self,
         *,
         engine: Engine,
-        clock: asyncio.AbstractEventLoop,
+        clock: Clock,
         metrics: Metrics,
         pool: WorkerPool,
         edge: EdgeManager,
@@ -51,7 +52,7 @@ class Observer:
         kpi_window: float,
         interval: float = 1.0,
     ) -> None:
-        self._engine, self._loop, self._metrics = engine, clock, metrics
+        self._engine, self._clock, self._metrics = engine, clock, metrics
         self._pool, self._edge = pool, edge
         self._callers_per_worker = callers_per_worker
         self._window, self._interval = kpi_window, interval
@@ -63,7 +64,7 @@ class Observer:
     def start(self) -> None:
         for queue in self._engine.queue_ids():
             self._metrics.declare_queue(queue)
-        self._task = self._loop.create_task(self._run())
+        self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -79,7 +80,7 @@ class Observer:
             await asyncio.sleep(self._interval)
 
     async def sample(self) -> None:
-        engine, now = self._engine, self._loop.time()
+        engine, now = self._engine, self._clock.now().mono
         for queue, counts in agent_states_by_queue(engine).items():
             self._metrics.observe_kpis(engine.queue_kpis(queue, now, self._window))
             self._metrics.set_agents(queue, dict(counts))

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 
 from acd import events as ev
 from acd.states import AgentState
-from gateway.api.errors import Conflict, NotFound
-from gateway.control.acd_driver import AcdDriver
+from gateway.control.driver import CallDriver
+from gateway.control.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ RegisteredUsers = Callable[[list[str]], Awaitable[set[str]]]
 class Presence:
     def __init__(
         self,
-        acd: AcdDriver,
+        acd: CallDriver,
         agents: dict[str, bool],
         registered_users: RegisteredUsers,
         interval: float = 1.0,
@@ -39,9 +39,6 @@ class Presence:
         self.registered: set[str] = set()
         self._manual_out: set[str] = set()
         self._task: asyncio.Task[None] | None = None
-
-    def set_agents(self, agents: dict[str, bool]) -> None:
-        self._auto = dict(agents)
 
     def state(self, agent_id: str) -> AgentState:
         if agent_id not in self._auto:

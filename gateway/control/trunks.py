@@ -12,14 +12,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.api.views import TrunkHealth
+from gateway.control.clock import Clock, TimerHandle
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
 from gateway.metrics import Metrics
-from gateway.supervisor.pool import WorkerPool
 
 log = logging.getLogger(__name__)
+
+
+class RegistrationPool(Protocol):
+    """What the trunks need of the worker pool."""
+
+    async def register(self, reg: p.Register, worker_id: str | None = None) -> str: ...
+
+    async def unregister(self, account: str) -> None: ...
+
+    def registration_home(self, account: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +45,19 @@ class _State:
     code: int | None = None
     reason: str = ""
     failures: int = 0
-    retry: asyncio.TimerHandle | None = None
+    retry: TimerHandle | None = None
 
 
 class Trunks:
     def __init__(
         self,
-        pool: WorkerPool,
+        pool: RegistrationPool,
         metrics: Metrics,
         trunks: list[TrunkRegistration],
+        clock: Clock,
         max_backoff: float = 60.0,
     ) -> None:
+        self._clock = clock
         self._max_backoff = max_backoff
         self._stopping = False
         self._pool = pool
@@ -93,7 +106,8 @@ class Trunks:
                 e.reason,
                 delay,
             )
-            state.retry = asyncio.get_running_loop().call_later(delay, self._retry, e.account)
+            retry_at = self._clock.now().mono + delay
+            state.retry = self._clock.call_at(retry_at, lambda: self._retry(e.account))
         self._metrics.set_trunk_registration(
             e.account,
             "registered" if e.registered else "failed" if e.code >= 300 else "unregistered",

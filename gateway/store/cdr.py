@@ -3,7 +3,11 @@
 The control plane calls these as a call progresses::
 
     record_call_arrived -> [record_queued] -> record_offer -> record_offer_ended ...
-        -> record_answered -> record_ended -> [record_recordings]
+        -> record_answered -> record_ended
+
+``record_ended`` is called once, when everything the record needs has arrived (both
+legs' codes and RTP reports, the recordings and the stereo file), so a reader never
+sees an ended call whose record is still being completed.
 
 Each method is one transaction and takes the time of the event (``*_at``) from the
 caller, so the store never reads the clock. ``events`` are outbox messages written in
@@ -145,14 +149,20 @@ class CdrStore:
         caller_sip_code: int | None = None,
         agent_sip_code: int | None = None,
         rtp_quality: Mapping[str, Any] | None = None,
+        recording_stereo: str | None = None,
+        recording_caller: str | None = None,
+        recording_agent: str | None = None,
         events: Events = (),
     ) -> CallRecord:
-        """The caller's leg is gone: close the record and derive the durations."""
+        """The call is over and settled: close the record, complete, in one transaction,
+        and derive the durations."""
         async with self._db.transaction() as session:
             call = await _call(session, call_id)
             call.ended_at, call.disposition, call.hangup_by = ended_at, disposition, hangup_by
             call.caller_sip_code, call.agent_sip_code = caller_sip_code, agent_sip_code
             call.rtp_quality = dict(rtp_quality) if rtp_quality is not None else None
+            call.recording_stereo = recording_stereo
+            call.recording_caller, call.recording_agent = recording_caller, recording_agent
             if call.answered_at is not None:
                 call.wait_seconds = (call.answered_at - call.arrived_at).total_seconds()
                 call.talk_seconds = (ended_at - call.answered_at).total_seconds()
@@ -160,21 +170,6 @@ class CdrStore:
                 call.wait_seconds = (ended_at - call.arrived_at).total_seconds()
             add_events(session, events)
             return _call_record(call)
-
-    async def record_recordings(
-        self,
-        *,
-        call_id: uuid.UUID,
-        stereo: str | None = None,
-        caller: str | None = None,
-        agent: str | None = None,
-    ) -> None:
-        """Recording paths, known once the files are closed (stereo: after the call)."""
-        async with self._db.transaction() as session:
-            call = await _call(session, call_id)
-            call.recording_stereo = stereo if stereo is not None else call.recording_stereo
-            call.recording_caller = caller if caller is not None else call.recording_caller
-            call.recording_agent = agent if agent is not None else call.recording_agent
 
     async def record_agent_state(
         self,

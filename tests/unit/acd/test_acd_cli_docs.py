@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from acd.states import mermaid_agent_diagram, mermaid_call_diagram
-from gateway.commands import simulate as command
+from gateway.subcommands import simulate as command
 
 ROOT = Path(__file__).resolve().parents[3]
 

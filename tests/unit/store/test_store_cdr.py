@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -48,19 +47,16 @@ async def test_answered_call_after_a_no_answer(db: Database) -> None:
         caller_sip_code=200,
         agent_sip_code=200,
         rtp_quality={"caller": {"loss": 0.0, "jitter_ms": 2.5}},
-    )
-    await cdr.record_recordings(
-        call_id=call_id, stereo="/rec/x.wav", caller="/rec/x-caller.wav", agent="/rec/x-agent.wav"
-    )
-
-    stored = await cdr.get_call(call_id)
-    assert stored == replace(
-        record,
         recording_stereo="/rec/x.wav",
         recording_caller="/rec/x-caller.wav",
         recording_agent="/rec/x-agent.wav",
     )
+
+    stored = await cdr.get_call(call_id)
+    assert stored == record
     assert stored is not None
+    assert (stored.recording_stereo, stored.recording_caller, stored.recording_agent) == (
+        "/rec/x.wav", "/rec/x-caller.wav", "/rec/x-agent.wav")
     assert (stored.offered_at, stored.answered_at, stored.ended_at) == (at(2), at(20), at(80))
     assert (stored.agent, stored.disposition, stored.hangup_by) == ("alice", "answered", "caller")
     assert (stored.wait_seconds, stored.talk_seconds) == (20.0, 60.0)

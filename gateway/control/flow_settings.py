@@ -1,30 +1,14 @@
-"""What the call flow needs from the rest of the control plane, in one place.
+"""What the call flow needs to know of the settings: per-queue media, codes, timeouts.
 
-`CallContext` is built once by the daemon; the call flow's two halves (worker events
-in callflow.py, ACD commands in acd_actions.py) share it and the session table.
+Built once from `Settings` by `build.flow_settings()`; the switchboard reads it.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
 
 from acd.model import TerminalAction
-from gateway.control.announcements import PromptSet
-from gateway.control.sessions import SessionTable
-from gateway.metrics import Metrics
-from gateway.store.cdr import CdrStore
-from routing import RoutingTable
-
-
-class WorkerCommands(Protocol):
-    async def command(
-        self, worker_id: str, cmd: Any, timeout: float | None = None
-    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +41,6 @@ class FlowSettings:
 
     def agent_uri(self, agent_id: str) -> str:
         return self.agent_uris.get(agent_id) or f"sip:{agent_id}@{self.domain}"
-
-
-@dataclass(slots=True)
-class CallContext:
-    pool: WorkerCommands
-    prompts: PromptSet
-    cdr: CdrStore
-    metrics: Metrics
-    settings: FlowSettings
-    routing: Callable[[], RoutingTable]
-    sessions: SessionTable = field(default_factory=SessionTable)
-    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    new_call_id: Callable[[], uuid.UUID] = uuid.uuid4
 
 
 TERMINAL_PROMPTS: dict[TerminalAction, str] = {

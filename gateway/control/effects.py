@@ -1,0 +1,109 @@
+"""What the switchboard asks the shell to do: frozen dataclasses, carried out in order.
+
+The switchboard (`switchboard.py`) decides; `CallDriver` (`driver.py`) carries out.
+Worker commands of one call run in order on that call's media chain; call-record
+writes of one call in order on its record chain (retried while the database is
+briefly away), so a slow database never delays a caller's audio. `CloseRecord` is the
+last effect of a session: the stereo file is made, then the record is closed with
+everything in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gateway.ipc import protocol as p
+from gateway.store.records import Disposition, HangupBy, OfferResult
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A command for the worker that holds the call. If the worker refuses it, the
+    driver reports back with `Switchboard.command_failed`."""
+
+    call_id: str
+    worker_id: str
+    command: p.Command
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRecord:
+    call_id: str
+    sip_call_id: str
+    arrived_at: datetime
+    did: str | None
+    caller: str | None
+    trunk: str | None
+    worker: str
+    queue: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetQueue:
+    """The call overflowed into another queue (the record keeps the last)."""
+
+    call_id: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartOffer:
+    call_id: str
+    leg: str  # the driver keeps the store's offer id under this key
+    agent: str
+    queue: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EndOffer:
+    call_id: str
+    leg: str
+    result: OfferResult
+    at: datetime
+    sip_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkAnswered:
+    call_id: str
+    leg: str
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRecord:
+    """Finalise: make the stereo file, close the record with every fact, count it."""
+
+    call_id: str
+    ended_at: datetime
+    disposition: Disposition
+    queue: str | None
+    hangup_by: HangupBy | None
+    caller_sip_code: int | None
+    agent_sip_code: int | None
+    rtp_quality: dict[str, dict[str, float | int]] | None
+    recordings: dict[str, str] = field(default_factory=dict)  # role value -> path
+
+
+@dataclass(frozen=True, slots=True)
+class LogAgentState:
+    agent: str
+    state: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CountRefusedInvite:
+    """A worker refused an INVITE before routing (e.g. 486, full): the edge fails it
+    over to another worker, so it is not a call of its own."""
+
+    worker_id: str
+    code: int
+
+
+RecordEffect = OpenRecord | SetQueue | StartOffer | EndOffer | MarkAnswered | CloseRecord
+Effect = Send | RecordEffect | LogAgentState | CountRefusedInvite

@@ -1,0 +1,120 @@
+"""One caller's visit as the control plane knows it, and the index of live visits.
+
+The worker owns the legs (it is the only one that can say what a leg is doing); a
+session keeps only what the call flow decides on — which phase, which agent legs it
+dialled and how each ended, what is playing, which recordings it started and which
+its worker has closed, and the facts the call record needs at finalisation. The
+supervisor keeps its own list of a worker's legs for one purpose only: reporting them
+lost when the worker dies.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gateway.control.phases import Phase
+from gateway.store.records import Disposition, HangupBy
+
+RtpStats = dict[str, float | int]
+
+
+class AgentLegState(enum.Enum):
+    """An agent leg dialled for one offer."""
+
+    RINGING = "ringing"  # dialled, not answered
+    ANSWERED = "answered"  # the agent picked up (bridged, or about to be)
+    CANCELLING = "cancelling"  # we hung it up (offer withdrawn); its end is no news
+    ENDED = "ended"
+
+
+class Role(enum.Enum):
+    """Which recording of a call a file is."""
+
+    CALLER = "caller"
+    AGENT = "agent"
+    VOICEMAIL = "voicemail"
+
+
+@dataclass(slots=True)
+class AgentLeg:
+    leg: str
+    agent_id: str
+    queue_id: str
+    state: AgentLegState = AgentLegState.RINGING
+    answered: bool = False  # it reached ANSWERED at some point
+
+
+@dataclass(slots=True)
+class CallSession:
+    call_id: str
+    sip_call_id: str
+    worker_id: str
+    caller_leg: str
+    did: str
+    caller: str
+    trunk: str | None
+    arrived_at: datetime
+    queue: str | None = None
+    phase: Phase = Phase.ROUTING
+    disposition: Disposition | None = None
+    agent_legs: dict[str, AgentLeg] = field(default_factory=dict)  # by leg name
+    connected: AgentLeg | None = None
+    playing: str | None = None  # the prompt/music now playing to the caller
+    final_code: int = 200  # the answer to send once an announcement ends
+    hangup_by: HangupBy | None = None
+    caller_sip_code: int | None = None
+    ended_at: datetime | None = None  # when the caller's leg went
+    agent_sip_code: int | None = None  # the connected agent's 200, or the last failure
+    recordings: dict[Role, str] = field(default_factory=dict)
+    recordings_closed: set[Role] = field(default_factory=set)
+    rtp: dict[Role, RtpStats] = field(default_factory=dict)  # CALLER / AGENT
+    dialled: int = 0
+
+    def next_agent_leg_name(self) -> str:
+        self.dialled += 1
+        return f"{self.call_id}-a{self.dialled}"
+
+    def ringing(self) -> list[AgentLeg]:
+        return [a for a in self.agent_legs.values() if a.state is AgentLegState.RINGING]
+
+    def settled(self) -> bool:
+        """Everything the call record needs has arrived."""
+        return all(a.state is AgentLegState.ENDED for a in self.agent_legs.values()) and (
+            set(self.recordings) <= self.recordings_closed
+        )
+
+
+class SessionIndex:
+    """Live sessions by our call id and by leg name (legs are unique across the pool:
+    worker ids prefix incoming legs, and the legs we dial carry the call id)."""
+
+    def __init__(self) -> None:
+        self._by_call: dict[str, CallSession] = {}
+        self._by_leg: dict[str, CallSession] = {}
+
+    def add(self, session: CallSession) -> None:
+        self._by_call[session.call_id] = session
+        self._by_leg[session.caller_leg] = session
+
+    def bind_leg(self, leg: str, session: CallSession) -> None:
+        self._by_leg[leg] = session
+
+    def by_call(self, call_id: str) -> CallSession | None:
+        return self._by_call.get(call_id)
+
+    def by_leg(self, leg: str) -> CallSession | None:
+        return self._by_leg.get(leg)
+
+    def remove(self, session: CallSession) -> None:
+        self._by_call.pop(session.call_id, None)
+        for leg in [session.caller_leg, *session.agent_legs]:
+            self._by_leg.pop(leg, None)
+
+    def __iter__(self) -> Iterator[CallSession]:
+        return iter(list(self._by_call.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_call)
