@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
+from acd.runtime import AgentRt, CallRt
 from acd.skills import Requirement
-from acd.states import AgentState, CallState
+from acd.states import AgentState, CallState, Pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +19,8 @@ class AgentView:
     offered_call: str | None  # call ringing this agent
     call_id: str | None  # call in conversation or wrap-up
     queues: tuple[str, ...]  # queues it serves that exist
-    pending: tuple[str, str] | None  # deferred ("pause", reason) or ("logout", "")
+    pending: Pending | None  # a deferred pause (with its reason) or logout
+    skills: Mapping[str, int] = field(default_factory=dict)  # name -> level
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +33,19 @@ class CallView:
     requirement: Requirement  # current, after relaxation
     offered_to: tuple[str, ...]
     agent_id: str | None  # once connected
+
+
+def agent_view(a: AgentRt) -> AgentView:
+    return AgentView(
+        a.agent_id, a.state, a.pause_reason if a.state is AgentState.PAUSED else "",
+        a.offers, a.call_id, tuple(q.queue_id for q in a.queues), a.pending,
+        MappingProxyType(a.skills),
+    )  # fmt: skip
+
+
+def call_view(c: CallRt) -> CallView:
+    q = c.queue
+    return CallView(
+        c.call_id, c.state, q.queue_id if q else "", c.priority, c.arrival, c.req,
+        tuple(c.offers), c.agent_id,
+    )  # fmt: skip

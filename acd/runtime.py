@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from acd.kpi import QueueStats
 from acd.model import AgentConfig, QueueConfig
 from acd.skills import NO_RELAXATION, Requirement, eligible, requirement
-from acd.states import AgentState, CallState
+from acd.states import AgentState, CallState, Pending
 
 STAFFED = frozenset(
     {AgentState.AVAILABLE, AgentState.OFFERED, AgentState.ON_CALL, AgentState.WRAP_UP}
@@ -30,6 +30,7 @@ _STAFFED = {s: int(s in STAFFED) for s in AgentState}
 _BUSY = {s: int(s in BUSY) for s in AgentState}
 
 IdleKey = tuple[float, int, str]
+EWT_ALPHA = 0.25  # weight of the newest handle time in the EWT average (Asterisk: 1/4)
 
 
 class AgentRt:
@@ -58,7 +59,7 @@ class AgentRt:
         self.queues: list[QueueRt] = []
         self.state = AgentState.LOGGED_OUT
         self.pause_reason = ""
-        self.pending: tuple[str, str] | None = None  # ("pause", reason) | ("logout", "")
+        self.pending: Pending | None = None  # a deferred pause or logout
         self.idle_key: IdleKey = (0.0, 0, self.agent_id)
         self.offers: str | None = None  # call being offered to this agent
         self.call_id: str | None = None  # call in conversation / wrap-up
@@ -153,6 +154,19 @@ class QueueRt:
         self.n_staffed = 0
         self.n_busy = 0
         self.aht_ewma: float | None = None  # handle time (talk + wrap), for EWT
+
+    def estimated_wait(self, position: int) -> float | None:
+        """EWT = position x average handle time / max(1, staffed members); None until a
+        call has been handled."""
+        if self.aht_ewma is None:
+            return None
+        return position * self.aht_ewma / max(1, self.n_staffed)
+
+    def handled(self, now: float, handle: float) -> None:
+        """A call of this queue was finished (talk + wrap-up took `handle` seconds)."""
+        self.stats.handled(now, handle)
+        aht = self.aht_ewma
+        self.aht_ewma = handle if aht is None else aht + EWT_ALPHA * (handle - aht)
 
     # --- membership ---
     def reconfigure(self, config: QueueConfig) -> None:

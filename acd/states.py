@@ -6,12 +6,15 @@ diagrams are generated from these tables by `mermaid_agent_diagram()`.
 
 Deferred pause/logout: pausing or logging out an agent who is offered, talking or in
 wrap-up does not interrupt the call; the table maps those pairs to `DEFER`, the engine
-remembers the request and replays it when the agent next becomes AVAILABLE.
+remembers the request as a `Pending` and replays it when the agent next becomes
+AVAILABLE. Every row of both tables is reachable (tests/unit/acd/test_acd_states_kpi.py
+drives each one).
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Final
 
 from acd.errors import InvalidTransitionError
@@ -49,6 +52,20 @@ class _Defer(enum.Enum):
 
 
 DEFER: Final = _Defer.DEFER
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A deferred request of a busy agent: `trigger` is PAUSE (with its `reason`) or
+    LOGOUT; a logout replaces a pending pause, never the other way round."""
+
+    trigger: AgentTrigger
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.trigger not in (AgentTrigger.PAUSE, AgentTrigger.LOGOUT):
+            raise InvalidTransitionError(f"{self.trigger.value} cannot be deferred")
+
 
 _A, _T = AgentState, AgentTrigger
 
@@ -111,9 +128,8 @@ CALL_TRANSITIONS: Final[dict[tuple[CallState, CallTrigger], CallState]] = {
     (_C.OFFERING, _K.OFFER): _C.OFFERING,  # another parallel offer
     (_C.OFFERING, _K.OFFERS_FAILED): _C.QUEUED,
     (_C.OFFERING, _K.ANSWER): _C.CONNECTED,
-    (_C.OFFERING, _K.CALLER_HANG_UP): _C.ABANDONED,
-    (_C.CONNECTED, _K.END): _C.DONE,
-    (_C.CONNECTED, _K.CALLER_HANG_UP): _C.DONE,
+    (_C.OFFERING, _K.CALLER_HANG_UP): _C.ABANDONED,  # its offers are cancelled after
+    (_C.CONNECTED, _K.END): _C.DONE,  # CallerHungUp after answer is a ConversationEnded
 }
 
 

@@ -10,7 +10,8 @@ and prints every falsifying example hypothesis reports with the seed and the
 
     python bench/explore.py [--minutes 3] [--examples 2000] [TEST ...]
 
-Exit status: 0 when nothing was found, 1 when some batch failed.
+Exit status: 0 when nothing was found, 1 when some batch falsified a property, 2 when
+the tests could not run at all (an import error, say).
 """
 
 from __future__ import annotations
@@ -68,6 +69,10 @@ def main() -> int:
         took = time.monotonic() - t0
         print(f"batch {batches}: seed {seed}, {args.examples} examples per test, "
               f"{took:.0f} s: {'ok' if ok else 'FALSIFIED'}", flush=True)  # fmt: skip
+        if not ok and "Falsifying" not in output:  # broken tests, not a found case
+            print(falsifying(output), flush=True)
+            print("the tests did not run: fix that first", flush=True)
+            return 2
         if not ok:
             found += 1
             print(falsifying(output), flush=True)

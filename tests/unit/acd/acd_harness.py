@@ -84,7 +84,7 @@ def check_invariants(engine: Engine) -> None:
         else:
             assert agent.offered_call is None
     # work conservation
-    skills = {a: engine._agents[a].skills for a in engine.agent_ids()}
+    skills = {a: engine.agent(a).skills for a in engine.agent_ids()}
     for queue_id in engine.queue_ids():
         idle = [
             a

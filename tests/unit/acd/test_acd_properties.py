@@ -36,7 +36,7 @@ from acd.model import (
     TerminalTarget,
 )
 from acd.skills import Requirement, eligible
-from acd.states import AgentState, CallState
+from acd.states import AgentState, AgentTrigger, CallState
 
 AGENTS = ["a0", "a1", "a2", "a3", "a4"]
 QUEUES = ["q0", "q1", "q2"]
@@ -124,7 +124,7 @@ def _check_fifo(acd: Acd, before: Snapshot, out: list[cmd.Command]) -> None:
         call = engine.call(offer.call_id)
         if call is None or offer.agent_id not in call.offered_to:
             continue  # already resolved within the same event
-        skills = engine._agents[offer.agent_id].skills
+        skills = engine.agent(offer.agent_id).skills
         for other_id in engine.waiting(offer.queue_id):
             if other_id == offer.call_id:
                 break
@@ -205,7 +205,8 @@ def _feed(acd: Acd, step: tuple[Any, ...], n_calls: int) -> list[cmd.Command]:
         "unpause": state is AgentState.PAUSED or engine.agent(agent).pending is not None,
         "ready": state is AgentState.WRAP_UP,
     }[action]
-    if not allowed or (action == "unpause" and engine.agent(agent).pending == ("logout", "")):
+    pending = engine.agent(agent).pending
+    if not allowed or (action == "unpause" and pending and pending.trigger is AgentTrigger.LOGOUT):
         return []
     event = {"login": ev.AgentLogin, "logout": ev.AgentLogout, "pause": ev.AgentPause,
              "unpause": ev.AgentUnpause, "ready": ev.WrapUpDone}[action](agent)  # fmt: skip

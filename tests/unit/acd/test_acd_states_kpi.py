@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 from acd_harness import Acd
@@ -10,8 +12,10 @@ from acd_harness import Acd
 from acd import events as ev
 from acd.erlang import agents_needed, erlang_a, erlang_b, erlang_c
 from acd.errors import InvalidTransitionError
+from acd.model import QueueTarget, Strategy
 from acd.states import (
     AGENT_TRANSITIONS,
+    CALL_TRANSITIONS,
     DEFER,
     AgentState,
     AgentTrigger,
@@ -51,6 +55,82 @@ def test_diagram_is_generated_from_the_table() -> None:
     assert diagram.startswith("stateDiagram-v2")
     assert diagram.count("-->") == len(AGENT_TRANSITIONS)
     assert "OFFERED --> PAUSED: no-answer-limit" in diagram
+
+
+def _record_transitions(monkeypatch: pytest.MonkeyPatch) -> set[tuple[object, object]]:
+    """Every (state, trigger) pair looked up where states change (roster, waitlist)."""
+    import acd.roster
+    import acd.waitlist
+
+    seen: set[tuple[object, object]] = set()
+
+    def agent(state: AgentState, trigger: AgentTrigger) -> object:
+        seen.add((state, trigger))
+        return agent_next(state, trigger)
+
+    def call(state: CallState, trigger: CallTrigger) -> CallState:
+        seen.add((state, trigger))
+        return call_next(state, trigger)
+
+    monkeypatch.setattr(acd.roster, "agent_next", agent)
+    monkeypatch.setattr(acd.waitlist, "call_next", call)
+    return seen
+
+
+def test_every_row_of_both_tables_fires(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _record_transitions(monkeypatch)
+    acd = Acd(no_answer_pause_after=2)
+    acd.queue("q", wrap_up=5, strategy=Strategy.RING_ALL)
+    acd.queue("nowrap")
+    acd.queue("first", max_wait=10, overflow=QueueTarget("q"))
+    acd.queue("dead", max_wait=5)
+    acd(ev.CallArrived("x", "nowhere"))  # NEW -> DIVERTED
+    acd(ev.CallArrived("d", "dead"))  # QUEUED -> DIVERTED at max-wait
+    acd.tick(5)
+    acd.agent("a")
+    acd.agent("b")
+    for event in (ev.AgentPause("a"), ev.AgentPause("a", "lunch"), ev.AgentUnpause("a"),
+                  ev.AgentPause("a"), ev.AgentLogout("a"), ev.AgentLogin("a"),
+                  ev.AgentLogout("a"), ev.AgentLogin("a")):  # fmt: skip
+        acd(event)
+    acd(ev.CallArrived("f", "first"))  # overflows into q at 15: QUEUED -> QUEUED, rings both
+    acd.tick(15)
+    acd(ev.AgentPause("a"))  # deferred while offered
+    acd(ev.AgentLogout("b"))
+    acd(ev.OfferAnswered("f", "a"))  # b: offer ended, then its deferred logout
+    acd(ev.AgentPause("a"))  # deferred while on call
+    acd(ev.AgentLogout("a"))
+    acd(ev.ConversationEnded("f"))  # wrap-up
+    acd(ev.AgentPause("a"))  # deferred while in wrap-up
+    acd(ev.AgentLogout("a"))
+    acd(ev.WrapUpDone("a"))
+    acd.agent("n", ("nowrap",))
+    acd(ev.CallArrived("c2", "nowrap"))
+    acd(ev.OfferAnswered("c2", "n"))
+    acd(ev.CallerHungUp("c2"))  # after answer: the conversation ended (no wrap-up)
+    acd(ev.CallArrived("c3", "nowrap"))
+    acd(ev.OfferFailed("c3", "n"))  # back in line, rung again
+    acd(ev.OfferFailed("c3", "n"))  # second miss: auto-paused
+    acd(ev.CallerHungUp("c3"))  # abandoned while queued
+    acd(ev.AgentUnpause("n"))
+    acd(ev.CallArrived("c4", "nowrap"))
+    acd(ev.CallerHungUp("c4"))  # abandoned while ringing
+    assert seen >= set(AGENT_TRANSITIONS) | set(CALL_TRANSITIONS)
+
+
+def test_states_change_in_one_place_each() -> None:
+    """Only Roster.to assigns an agent's state, only Waitlist.to a call's."""
+    root = Path(__file__).resolve().parents[3] / "acd"
+    writers = {
+        (path.name, line.strip())
+        for path in root.glob("*.py")
+        for line in path.read_text().splitlines()
+        if re.search(r"\.state = ", line) and "self.state = " not in line
+    }
+    assert writers == {
+        ("roster.py", "a.state = new"),
+        ("waitlist.py", "call.state = call_next(call.state, trigger)"),
+    }
 
 
 def test_kpis_over_a_window() -> None:
