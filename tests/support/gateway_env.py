@@ -73,13 +73,21 @@ class Gateway:
         *,
         workers: int = 3,
         overrides: dict[str, Any] | None = None,
+        src: Path = REPO,
+        sip_range: tuple[int, int] = SIP_RANGE,
+        rtp_range: tuple[int, int] = RTP_RANGE,
     ) -> None:
+        """`src`: the source tree `contactgw run` is started from (another checkout, e.g. a
+        git worktree of an older commit, to compare two versions); `sip_range`/`rtp_range`:
+        the UDP ports this gateway, its sipp peers and its phones draw from."""
         self.tmp = tmp
-        self.edge_port = block(SIP_RANGE, 1, align=1)
-        self.worker_port = block(SIP_RANGE, workers, align=1)
-        self.registrar_port = block(SIP_RANGE, 1, align=1)
-        self.trunk_port = block(SIP_RANGE, 1, align=1)
-        rtp = block(RTP_RANGE, workers * 16)
+        self.src = src
+        self.sip_range, self.rtp_range = sip_range, rtp_range
+        self.edge_port = block(sip_range, 1, align=1)
+        self.worker_port = block(sip_range, workers, align=1)
+        self.registrar_port = block(sip_range, 1, align=1)
+        self.trunk_port = block(sip_range, 1, align=1)
+        rtp = block(rtp_range, workers * 16)
         self.api_port = tcp_port()
         self.trunk_password = "trunk-secret"
         config = {
@@ -127,6 +135,7 @@ class Gateway:
     async def start(self) -> None:
         await self.start_registrar()
         log = self.log_path.open("ab")
+        env = None if self.src == REPO else {**os.environ, "PYTHONPATH": str(self.src)}
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -137,7 +146,8 @@ class Gateway:
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
-            cwd=str(REPO),
+            cwd=str(self.src),
+            env=env,
         )
         try:
             await self.wait_health("ok", timeout=40)
@@ -150,7 +160,7 @@ class Gateway:
         self.registrar = Sipp(
             SCENARIOS / "trunk_registrar.xml",
             sip_port=self.registrar_port,
-            media_port=block(RTP_RANGE, 2),
+            media_port=block(self.rtp_range, 2),
             calls=1000,
             timeout_s=600,
             log_dir=self.tmp,
@@ -230,7 +240,7 @@ class Gateway:
         sipp = Sipp(
             scenario,
             sip_port=self.trunk_port,
-            media_port=block(RTP_RANGE, 4 * calls),
+            media_port=block(self.rtp_range, 4 * calls),
             target=("127.0.0.1", self.edge_port),
             service=did,
             calls=calls,
@@ -289,8 +299,8 @@ async def start_phone(gw: Gateway, user: str, *, tone: float = 1000.0,
     `user` (password from the gateway's config); `answer_after=None` never answers."""
     args = ["--user", user, "--password", gw.config["agents"][user]["password"],
             "--registrar", f"sip:127.0.0.1:{gw.edge_port}", "--domain", "127.0.0.1",
-            "--sip-port", str(block(SIP_RANGE, 1, align=1)),
-            "--rtp-port", str(block(RTP_RANGE, 8)), "--tone", str(tone), "--expires", "60"]
+            "--sip-port", str(block(gw.sip_range, 1, align=1)),
+            "--rtp-port", str(block(gw.rtp_range, 8)), "--tone", str(tone), "--expires", "60"]
     args += ["--never-answer"] if answer_after is None else ["--answer-after", str(answer_after)]
     phone = await AgentProcess.start(args)
     try:
