@@ -49,6 +49,9 @@ class OutboxMessage:
     subject: str | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     published_at: datetime | None = None
+    sequence: int = 0  # per subject, 1, 2, 3...; assigned by the store on insert
+    queue: str | None = None  # for the topic (subscribe by queue)
+    position: int | None = None  # global order, assigned by the database on insert
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Call events for the ticketing side: catalogue, CloudEvents envelope, outbox publisher, broker."""

@@ -1,0 +1,360 @@
+"""The one module that builds events for the ticketing side (see docs/events.md).
+
+Every event type is a frozen dataclass here: its CloudEvents `type`, its schema
+`VERSION`, which field is the CloudEvents `subject`, and its payload fields. `build()`
+turns one into an `OutboxMessage` for the outbox (written in the same transaction as
+the state change it reports; `sequence` is assigned per subject by the store). The
+JSON Schemas in docs/events/ are generated from these classes, so the payload, the
+schema and the AsyncAPI document cannot drift apart. Consumers must ignore fields
+they do not know: a new optional field is not a version change; a removed or
+re-typed field is (VERSION + 1, and a new schema file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Literal, Protocol
+
+from gateway.store.records import OutboxMessage
+
+PREFIX = "io.contactgw."
+
+RouteKind = Literal["queue", "closed", "voicemail", "unknown"]
+OfferFailureReason = Literal["no-answer", "busy", "rejected", "unreachable"]
+HangupParty = Literal["caller", "agent", "system"]
+AlertLevel = Literal["warning", "critical", "cleared"]
+
+
+class EventData(Protocol):
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int]
+    SUBJECT: ClassVar[str]  # the field that is the CloudEvents subject
+    DESCRIPTION: ClassVar[str]
+
+
+# --------------------------------------------------------------------------- calls
+@dataclass(frozen=True, slots=True)
+class CallReceived:
+    TYPE: ClassVar[str] = PREFIX + "call.received"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "An INVITE from a trunk was routed (first event of a call)."
+    call_id: str
+    sip_call_id: str
+    did: str | None
+    caller: str | None
+    trunk: str | None
+    worker: str
+    route: RouteKind
+    queue: str | None
+    arrived_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    TYPE: ClassVar[str] = PREFIX + "call.queued"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "The call entered a queue (again, after an overflow)."
+    call_id: str
+    queue: str
+    position: int
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallOffered:
+    TYPE: ClassVar[str] = PREFIX + "call.offered"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "An agent's phone is being rung for the call."
+    call_id: str
+    queue: str
+    agent: str
+    ring_timeout_seconds: float
+    attempt: int  # 1 for the first agent rung for this call
+
+
+@dataclass(frozen=True, slots=True)
+class CallOfferFailed:
+    TYPE: ClassVar[str] = PREFIX + "call.offer_failed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "An offer ended without the agent taking the call."
+    call_id: str
+    queue: str
+    agent: str
+    reason: OfferFailureReason
+    sip_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered:
+    TYPE: ClassVar[str] = PREFIX + "call.answered"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "An agent answered: caller and agent are bridged."
+    call_id: str
+    queue: str
+    agent: str
+    wait_seconds: float  # from arrival
+
+
+@dataclass(frozen=True, slots=True)
+class CallAbandoned:
+    TYPE: ClassVar[str] = PREFIX + "call.abandoned"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "The caller hung up while waiting in a queue."
+    call_id: str
+    queue: str
+    position: int | None  # when the caller left (None: unknown)
+    original_position: int | None  # on entering the first queue
+    wait_seconds: float
+    while_ringing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallOverflowed:
+    TYPE: ClassVar[str] = PREFIX + "call.overflowed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "The call moved to another queue (max wait, full, empty...)."
+    call_id: str
+    queue: str  # the queue it moved to
+    from_queue: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    TYPE: ClassVar[str] = PREFIX + "call.ended"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "The caller's leg is gone (the agent, if any, enters wrap-up)."
+    call_id: str
+    queue: str | None
+    agent: str | None
+    disposition: str
+    hangup_by: HangupParty | None
+    caller_sip_code: int | None
+    ended_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RtpSummary:
+    rx_packets: int
+    rx_loss: int
+    rx_jitter_ms: float
+    tx_packets: int
+    tx_loss: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallCompleted:
+    TYPE: ClassVar[str] = PREFIX + "call.completed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "Last event of a call: the full summary, after the agent's wrap-up."
+    )
+    call_id: str
+    sip_call_id: str
+    caller: str | None
+    did: str | None
+    trunk: str | None
+    queue: str | None
+    agent: str | None
+    disposition: str
+    hangup_by: HangupParty | None
+    arrived_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    wait_seconds: float | None
+    talk_seconds: float | None
+    wrapup_seconds: float | None
+    caller_sip_code: int | None
+    agent_sip_code: int | None
+    rtp_caller: RtpSummary | None
+    rtp_agent: RtpSummary | None
+    recording_id: str | None  # the call id when the call was recorded
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFile:
+    role: Literal["caller", "agent", "stereo", "voicemail"]
+    path: str
+    bytes: int
+    duration_seconds: float
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingReady:
+    TYPE: ClassVar[str] = PREFIX + "recording.ready"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "A call's recordings are closed, mixed and checksummed."
+    call_id: str
+    queue: str | None
+    recording_id: str
+    files: tuple[RecordingFile, ...]
+    url: str  # the API path that serves the stereo (or only) file
+
+
+@dataclass(frozen=True, slots=True)
+class VoicemailLeft:
+    TYPE: ClassVar[str] = PREFIX + "voicemail.left"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "A caller left a voicemail message."
+    call_id: str
+    queue: str | None
+    caller: str | None
+    did: str | None
+    duration_seconds: float
+    path: str
+    url: str
+
+
+# --------------------------------------------------------------------------- agents, queues
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    TYPE: ClassVar[str] = PREFIX + "agent.state_changed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "agent"
+    DESCRIPTION: ClassVar[str] = "An agent changed state (login, offer, talk, wrap-up, pause...)."
+    agent: str
+    state: str
+    previous_state: str
+    seconds_in_previous: float | None  # None: not known since this process started
+    reason: str | None  # the pause reason, or what caused the change
+    call_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueThresholdCrossed:
+    TYPE: ClassVar[str] = PREFIX + "queue.threshold_crossed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "queue"
+    DESCRIPTION: ClassVar[str] = "A queue KPI crossed an alert threshold (or went back)."
+    queue: str
+    kpi: str
+    level: AlertLevel
+    value: float
+    threshold: float | None  # the one crossed; None when cleared
+
+
+# --------------------------------------------------------------------------- platform
+@dataclass(frozen=True, slots=True)
+class TrunkRegistrationChanged:
+    TYPE: ClassVar[str] = PREFIX + "trunk.registration_changed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "trunk"
+    DESCRIPTION: ClassVar[str] = "A trunk registration succeeded, failed or went away."
+    trunk: str
+    registered: bool
+    code: int | None
+    reason: str
+    worker: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerUp:
+    TYPE: ClassVar[str] = PREFIX + "worker.up"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "worker"
+    DESCRIPTION: ClassVar[str] = "A media worker connected and takes calls."
+    worker: str
+    pid: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDown:
+    TYPE: ClassVar[str] = PREFIX + "worker.down"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "worker"
+    DESCRIPTION: ClassVar[str] = "A media worker died or stopped; its calls were ended."
+    worker: str
+    exit_code: int | None
+    legs_lost: int
+
+
+Event = (
+    CallReceived
+    | CallQueued
+    | CallOffered
+    | CallOfferFailed
+    | CallAnswered
+    | CallAbandoned
+    | CallOverflowed
+    | CallEnded
+    | CallCompleted
+    | RecordingReady
+    | VoicemailLeft
+    | AgentStateChanged
+    | QueueThresholdCrossed
+    | TrunkRegistrationChanged
+    | WorkerUp
+    | WorkerDown
+)
+CATALOGUE: tuple[type[EventData], ...] = (
+    CallReceived,
+    CallQueued,
+    CallOffered,
+    CallOfferFailed,
+    CallAnswered,
+    CallAbandoned,
+    CallOverflowed,
+    CallEnded,
+    CallCompleted,
+    RecordingReady,
+    VoicemailLeft,
+    AgentStateChanged,
+    QueueThresholdCrossed,
+    TrunkRegistrationChanged,
+    WorkerUp,
+    WorkerDown,
+)
+BY_TYPE: dict[str, type[EventData]] = {cls.TYPE: cls for cls in CATALOGUE}
+SCHEMA_VERSIONS: dict[str, int] = {cls.TYPE: cls.VERSION for cls in CATALOGUE}
+
+
+def _json(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    return value
+
+
+def payload(data: Event) -> dict[str, object]:
+    """The event's `data`, as JSON-ready values (times as RFC 3339 UTC)."""
+    out = _json(data)
+    assert isinstance(out, dict)
+    return out
+
+
+def build(data: Event, *, at: datetime) -> OutboxMessage:
+    """The outbox row for `data`, happening at `at` (the CloudEvents `time`)."""
+    subject = getattr(data, data.SUBJECT)
+    queue = getattr(data, "queue", None)
+    return OutboxMessage(
+        type=data.TYPE,
+        payload=payload(data),
+        created_at=at,
+        subject=str(subject),
+        queue=queue if isinstance(queue, str) else None,
+    )
+
+
+__all__ = ["BY_TYPE", "CATALOGUE", "SCHEMA_VERSIONS", "Event", "build", "payload"]
