@@ -1,6 +1,6 @@
 """pjsua2 endpoint and account setup for a gateway worker.
 
-Everything here runs on the owner thread (see owner.py). The media settings are
+Everything here runs on the owner thread (see loop.py). The media settings are
 the ones measured to matter for a gateway (ARCHITECTURE.md §1): an 8 kHz
 conference clock, no echo canceller, resampling quality 4, VAD off, G.711 only,
 a null sound device (a server has no sound card, and the null device lets the
@@ -10,14 +10,10 @@ address so SDP advertises it rather than whatever interface pjsua would pick.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pjsua2 as pj  # type: ignore[import-untyped]
-
-if TYPE_CHECKING:
-    from gateway.sip.owner import Owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +29,6 @@ class WorkerConfig:
     max_registrations: int = 5  # PJSUA_MAX_ACC is 8 and the 9th aborts: stay well below
     log_level: int = 0
     user_agent: str = "contactgw-worker"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def advertised(self) -> str:
@@ -90,30 +85,41 @@ def media_transport_config(cfg: WorkerConfig) -> pj.TransportConfig:
     return tc
 
 
+class EndpointListener(Protocol):
+    def on_rejected(self, message: str, code: int, reason: str) -> None: ...
+
+
+class AccountListener(Protocol):
+    def on_incoming(self, acc: GatewayAccount, call_id: int, message: str, source: str) -> None:
+        """A new INVITE: pjsua2's ``call_id`` (slot), the raw request, its sender."""
+
+    def on_reg_state(self, acc: GatewayAccount, code: int, reason: str, expires: int) -> None: ...
+
+
 class GatewayEndpoint(pj.Endpoint):  # type: ignore[misc]
     """Reports INVITEs that pjsua refused before any callback (slots full: 486)."""
 
-    def __init__(self, owner: Owner) -> None:
+    def __init__(self, listener: EndpointListener) -> None:
         super().__init__()
-        self._owner = owner
+        self._listener = listener
 
     def onRejectedIncomingCall(self, prm: Any) -> None:
-        self._owner.on_rejected(prm.rdata.wholeMsg, prm.statusCode, prm.reason)
+        self._listener.on_rejected(prm.rdata.wholeMsg, prm.statusCode, prm.reason)
 
 
 class GatewayAccount(pj.Account):  # type: ignore[misc]
     """An account: the local one receives calls; named ones also register (trunk)."""
 
-    def __init__(self, owner: Owner, name: str) -> None:
+    def __init__(self, listener: AccountListener, name: str) -> None:
         super().__init__()
-        self.owner = owner
+        self._listener = listener
         self.name = name
 
     def onIncomingCall(self, prm: Any) -> None:
-        self.owner.on_incoming(self, prm)
+        self._listener.on_incoming(self, prm.callId, prm.rdata.wholeMsg, prm.rdata.srcAddress)
 
     def onRegState(self, prm: Any) -> None:
-        self.owner.on_reg_state(self, prm.code, prm.reason, prm.expiration)
+        self._listener.on_reg_state(self, prm.code, prm.reason, prm.expiration)
 
 
 def account_config(
@@ -146,8 +152,3 @@ def account_config(
     if proxy:
         ac.sipConfig.proxies.append(proxy)
     return ac
-
-
-def ensure_dir(path: str) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)

@@ -2,30 +2,34 @@
 
 Theory of operation
 -------------------
-A leg remembers what *should* be connected to it (a player, a recorder, bridged
-peers) and ``reconnect()`` makes the conference bridge match, whenever its audio
-becomes active (``onCallMediaState``) or a command changes the wish. So a command
-may arrive before media is up (e.g. play right after answer) and still take effect.
+A leg remembers what *should* be connected to it (a player, a recorder) and asks
+its host for the legs it is bridged with; ``reconnect()`` makes the conference bridge
+match, whenever its audio becomes active (``onCallMediaState``) or a command changes
+the wish. So a command may arrive before media is up (e.g. play right after answer)
+and still take effect.
 
-Lifetime rules (ARCHITECTURE.md §5): the owner's registry holds a strong reference
+A leg depends on ``LegHost`` (what it needs of the worker's state), not on the state
+itself: the registry of legs, the bridge relation, timers and the media that outlive
+it are the host's.
+
+Lifetime rules (ARCHITECTURE.md §5): the host's registry holds a strong reference
 from creation (``onIncomingCall`` or dial) until ``onCallState(DISCONNECTED)``,
-where the leg frees its player/recorder, reports its RTP quality and drops itself
-from the registry *inside* the callback. Everything here runs on the owner thread.
+where the leg frees its player/recorder, reports its RTP quality and its end, and
+tells the host (``leg_ended``), which drops it from the registry *inside* the
+callback and applies the hang-up policy. Everything here runs on the owner thread.
 """
 
 from __future__ import annotations
 
 import os
-import time
-import wave
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import pjsua2 as pj  # type: ignore[import-untyped]
 
 from gateway.ipc import protocol as p
-
-if TYPE_CHECKING:
-    from gateway.sip.owner import Owner
+from gateway.sip.media import wav_seconds
+from gateway.sip.pjerrors import PJ_ERROR
 
 # pjsip's NULL and INCOMING are not reported: an incoming leg is born as IncomingCall.
 _STATES = {
@@ -35,36 +39,41 @@ _STATES = {
     pj.PJSIP_INV_STATE_CONFIRMED: p.LegState.CONFIRMED,
     pj.PJSIP_INV_STATE_DISCONNECTED: p.LegState.DISCONNECTED,
 }
+UNKNOWN_DTMF_DURATION = 0xFFFF_FFFF  # PJSUA_UNKNOWN_DTMF_DURATION: reported at the start
 
 
-def _play_done(owner: Owner, leg_id: str, token: int) -> None:
-    leg = owner.legs.get(leg_id)
+class LegHost(Protocol):
+    """What a leg needs of the worker's state (all on the owner thread)."""
+
+    def emit(self, event: p.Event) -> None: ...
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None: ...
+
+    def leg(self, leg_id: str) -> Leg | None: ...
+
+    def bridged(self, leg_id: str) -> list[Leg]: ...
+
+    def retire_player(self, player: Any) -> None: ...
+
+    def watch_recording(self, leg_id: str, path: str) -> None: ...
+
+    def leg_ended(self, leg: Leg) -> None: ...
+
+
+def _play_done(host: LegHost, leg_id: str, token: int) -> None:
+    leg = host.leg(leg_id)
     if leg is not None and token == leg.player_token and leg.player is not None:
         path = leg.player_path
         leg.stop_play()
-        owner.emit(p.PlaybackDone(leg_id, path))
-
-
-def _release_peers(owner: Owner, leg_id: str, peers: set[str], linked: set[str]) -> None:
-    for peer_id in list(peers):
-        peer = owner.legs.get(peer_id)
-        if peer is None:
-            continue
-        peer.peers.discard(leg_id)
-        peer.linked.discard(leg_id)
-        if peer_id in linked and not peer.closed:
-            peer.hangup_quietly()
-
-
-def wav_seconds(path: str) -> float:
-    with wave.open(path, "rb") as w:
-        return w.getnframes() / float(w.getframerate())
+        host.emit(p.PlaybackDone(leg_id, path))
 
 
 class Leg(pj.Call):  # type: ignore[misc]
-    def __init__(self, owner: Owner, acc: Any, leg_id: str, call_id: int = pj.PJSUA_INVALID_ID):
+    def __init__(
+        self, host: LegHost, acc: Any, leg_id: str, call_id: int = pj.PJSUA_INVALID_ID
+    ) -> None:
         super().__init__(acc, call_id)
-        self.owner = owner
+        self.host = host
         self.leg_id = leg_id
         self.state: p.LegState | None = None  # None until the first reportable state
         self.incoming = call_id != pj.PJSUA_INVALID_ID
@@ -74,10 +83,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.recorder: Any = None
         self.rec_path = ""
         self.rec_paused = False
-        self.peers: set[str] = set()
-        self.linked: set[str] = set()  # peers to hang up when this leg ends
         self.last_stat: p.RtpQuality | None = None
-        self.stat_at = 0.0
         self.closed = False
 
     # ----------------------------------------------------------------- pjsua2 callbacks
@@ -90,28 +96,32 @@ class Leg(pj.Call):  # type: ignore[misc]
         if state is p.LegState.DISCONNECTED:
             self.close(ci.lastStatusCode, ci.lastReason)
         else:
-            self.owner.emit(p.LegStateChanged(self.leg_id, state, ci.lastStatusCode, ci.lastReason))
+            self.host.emit(p.LegStateChanged(self.leg_id, state, ci.lastStatusCode, ci.lastReason))
 
     def onCallMediaState(self, prm: Any) -> None:
         self.reconnect()
 
     def onDtmfDigit(self, prm: Any) -> None:
         duration = int(prm.duration)
-        if duration >= 0xFFFF_FFFF:  # PJSUA_UNKNOWN_DTMF_DURATION: reported at the start
+        if duration >= UNKNOWN_DTMF_DURATION:
             duration = 0
-        self.owner.emit(p.DtmfDigit(self.leg_id, prm.digit, duration))
+        self.host.emit(p.DtmfDigit(self.leg_id, prm.digit, duration))
 
     def onStreamDestroyed(self, prm: Any) -> None:
         self.sample_stats()  # last chance: the stream still exists here
 
     # ----------------------------------------------------------------- media
+    @property
+    def answered(self) -> bool:
+        return self.state is p.LegState.CONFIRMED
+
     def audio(self) -> Any:
         """The leg's conference port, or None while its audio is not active."""
         if self.closed:
             return None
         try:
             ci = self.getInfo()
-        except pj.Error:
+        except PJ_ERROR:
             return None
         for i, mi in enumerate(ci.media):
             if mi.type == pj.PJMEDIA_TYPE_AUDIO and mi.status in (
@@ -129,12 +139,18 @@ class Leg(pj.Call):  # type: ignore[misc]
             self.player.startTransmit(aud)
         if self.recorder is not None and not self.rec_paused:
             aud.startTransmit(self.recorder)
-        for peer_id in self.peers:
-            peer = self.owner.legs.get(peer_id)
-            peer_aud = peer.audio() if peer else None
+        for peer in self.host.bridged(self.leg_id):
+            peer_aud = peer.audio()
             if peer_aud is not None:
                 aud.startTransmit(peer_aud)
                 peer_aud.startTransmit(aud)
+
+    def disconnect_audio(self, peer: Leg) -> None:
+        """Stop the audio between this leg and ``peer`` both ways (unbridge)."""
+        aud, peer_aud = self.audio(), peer.audio()
+        if aud is not None and peer_aud is not None:
+            aud.stopTransmit(peer_aud)
+            peer_aud.stopTransmit(aud)
 
     def play(self, path: str, loop: bool) -> None:
         self.stop_play()
@@ -143,9 +159,9 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.player, self.player_path = player, path
         self.player_token += 1
         if not loop:
-            owner, leg_id, token = self.owner, self.leg_id, self.player_token
-            # By id, not by self: a timer must not keep the Call alive (see owner.forget).
-            owner.call_later(wav_seconds(path), lambda: _play_done(owner, leg_id, token))
+            host, leg_id, token = self.host, self.leg_id, self.player_token
+            # By id, not by self: a timer must not keep the Call alive past DISCONNECTED.
+            host.call_later(wav_seconds(path), lambda: _play_done(host, leg_id, token))
         self.reconnect()
 
     def stop_play(self) -> None:
@@ -155,13 +171,11 @@ class Leg(pj.Call):  # type: ignore[misc]
         if aud is not None:
             try:
                 self.player.stopTransmit(aud)
-            except pj.Error:
+            except PJ_ERROR:
                 pass
-        # Not freed here: pjsua2 2.15 delivers a player's end-of-file event
-        # asynchronously, and one still in flight when the player is deleted calls into
-        # freed memory (pjproject #4812, fixed upstream after our wheel). The owner frees
-        # it, on this thread, once any such event has long been dispatched.
-        self.owner.retire_player(self.player)
+        # Not freed here (pjproject #4812, see media.py): the host frees it, on this
+        # thread, once any end-of-file event in flight has long been dispatched.
+        self.host.retire_player(self.player)
         self.player = None
         self.player_path = ""
 
@@ -191,24 +205,14 @@ class Leg(pj.Call):  # type: ignore[misc]
         if aud is not None:
             try:
                 aud.stopTransmit(self.recorder)
-            except pj.Error:
+            except PJ_ERROR:
                 pass
         path = self.rec_path
-        # Dropping the recorder removes its conference port; pjmedia does that
-        # asynchronously (from the clock thread), and only then writes the final
-        # WAV header. So RecordingClosed is reported once the header is written.
+        # Dropping the recorder removes its conference port; the final WAV header is
+        # written asynchronously, so RecordingClosed waits for it (see media.py).
         self.recorder = None
         self.rec_path = ""
-        self.owner.watch_recording(self.leg_id, path)
-
-    def unbridge(self, peer_id: str) -> None:
-        self.peers.discard(peer_id)
-        peer = self.owner.legs.get(peer_id)
-        aud = self.audio()
-        peer_aud = peer.audio() if peer else None
-        if aud is not None and peer_aud is not None:
-            aud.stopTransmit(peer_aud)
-            peer_aud.stopTransmit(aud)
+        self.host.watch_recording(self.leg_id, path)
 
     def sample_stats(self) -> None:
         """Cache the receive/transmit counters; called periodically and at teardown."""
@@ -216,7 +220,7 @@ class Leg(pj.Call):  # type: ignore[misc]
             return
         try:
             st = self.getStreamStat(0)
-        except pj.Error:
+        except PJ_ERROR:
             return
         rx, tx = st.rtcp.rxStat, st.rtcp.txStat
         self.last_stat = p.RtpQuality(
@@ -227,19 +231,18 @@ class Leg(pj.Call):  # type: ignore[misc]
             int(tx.pkt),
             int(tx.loss),
         )
-        self.stat_at = time.monotonic()
 
     def hangup_quietly(self, code: int = 0) -> None:
         op = pj.CallOpParam()
         op.statusCode = code
         try:
             self.hangup(op)
-        except pj.Error:
+        except PJ_ERROR:
             pass  # already terminating
 
     # ----------------------------------------------------------------- teardown
     def close(self, code: int, reason: str) -> None:
-        """Free media, report, and drop out of the registry (inside DISCONNECTED)."""
+        """Free media, report, and leave the host's registry (inside DISCONNECTED)."""
         if self.closed:
             return
         self.sample_stats()
@@ -247,11 +250,8 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.record_stop()
         self.closed = True
         if self.last_stat is not None:
-            self.owner.emit(self.last_stat)
-        self.owner.emit(p.LegStateChanged(self.leg_id, p.LegState.DISCONNECTED, code, reason))
-        self.owner.forget(self)
-        # Linked peers are hung up after this leg's own report, so the control plane
-        # sees cause before effect. (A helper keeps no Leg in a lingering local.)
-        _release_peers(self.owner, self.leg_id, self.peers, self.linked)
-        self.peers.clear()
-        self.linked.clear()
+            self.host.emit(self.last_stat)
+        # The leg's own report first, then the host hangs up its linked peers: the
+        # control plane sees cause before effect.
+        self.host.emit(p.LegStateChanged(self.leg_id, p.LegState.DISCONNECTED, code, reason))
+        self.host.leg_ended(self)

@@ -2,12 +2,14 @@
 
 Theory of operation
 -------------------
-1. Start the owner thread (creates the pjsua2 endpoint; a busy SIP port fails here,
-   exit status 2).
+1. Start the owner thread (``loop.OwnerThread``), which creates the pjsua2 endpoint
+   and the worker's state (``state.SipState``); a busy SIP port fails here, exit
+   status 2.
 2. Connect to the control plane, send ``Hello`` (version, id, SIP port, capacity),
    expect ``Welcome`` with the same protocol version (else exit status 3).
-3. Relay: each command line becomes ``owner.submit(cmd)``; its result goes back with
-   the command's id. Events from the owner thread are written as they come.
+3. Relay: each command line becomes ``owner.submit(cmd)``; its result (or its
+   ``WorkerError``'s code) goes back with the command's id. Events from the owner
+   thread are written as they come.
 4. Leave cleanly: on ``Shutdown``, on SIGTERM/SIGINT (drain, then hang up after
    ``--grace`` seconds) or when the control plane connection is lost (hang up now:
    a worker without a control plane can make no decision). The owner thread frees
@@ -29,7 +31,8 @@ from gateway.ipc.codec import Notification, ProtocolError, Request
 from gateway.ipc.errors import WorkerError, WorkerInternal
 from gateway.ipc.transport import Connection, connect
 from gateway.sip.endpoint import WorkerConfig
-from gateway.sip.owner import Owner
+from gateway.sip.loop import OwnerThread
+from gateway.sip.state import SipState
 
 log = logging.getLogger("gateway.worker")
 
@@ -77,7 +80,7 @@ class WorkerProcess:
             log_level=args.log_level,
         )
         self.conn: Connection | None = None
-        self.owner: Owner | None = None
+        self.owner: OwnerThread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._early: list[p.Event] = []  # events before the handshake completed
@@ -98,9 +101,10 @@ class WorkerProcess:
 
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()
-        self.owner = Owner(self.cfg, self._on_event)
+        self.owner = OwnerThread(self.cfg.worker_id, (self.cfg.address, self.cfg.sip_port))
+        state = SipState(self.cfg, self._on_event, self.owner)
         try:
-            await asyncio.to_thread(self.owner.start)
+            await asyncio.to_thread(self.owner.start, state)
         except Exception as exc:  # noqa: BLE001 - any init failure means exit status 2
             print(f"worker {self.cfg.worker_id}: cannot start pjsua2: {exc}", file=sys.stderr)
             return EXIT_INIT

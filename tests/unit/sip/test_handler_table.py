@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.ipc import protocol as p
-from gateway.sip import commands as handlers
+from gateway.sip import handlers
 
 
 def test_every_command_has_exactly_one_handler() -> None:

@@ -1,0 +1,54 @@
+"""Bridges: which legs hear each other, and which are linked. One relation, one owner.
+
+A bridge is an unordered pair of legs whose audio is connected both ways; a *linked*
+bridge also carries the worker's hang-up policy: when either leg ends, the worker
+hangs up the other (``remove`` returns whom to hang up). The relation is kept here
+only -- legs ask it for their peers, never keep a copy -- so no edit can leave one
+side of a pair behind. Pure: no pjsua2, unit-tested.
+"""
+
+from __future__ import annotations
+
+
+class Bridges:
+    def __init__(self) -> None:
+        self._pairs: dict[str, dict[str, bool]] = {}  # leg -> {peer: linked}, symmetric
+
+    def join(self, a: str, b: str, linked: bool) -> None:
+        """Bridge ``a`` and ``b`` (again: the new ``linked`` wins)."""
+        if a == b:
+            raise ValueError("a leg cannot be bridged to itself")
+        self._pairs.setdefault(a, {})[b] = linked
+        self._pairs.setdefault(b, {})[a] = linked
+
+    def split(self, a: str, b: str) -> bool:
+        """Remove the bridge between ``a`` and ``b``; False if there was none."""
+        found = self._drop(a, b)
+        self._drop(b, a)
+        return found
+
+    def peers(self, leg: str) -> list[str]:
+        """The legs bridged with ``leg``, in the order they were bridged."""
+        return list(self._pairs.get(leg, ()))
+
+    def linked(self, a: str, b: str) -> bool:
+        return self._pairs.get(a, {}).get(b, False)
+
+    def remove(self, leg: str) -> list[str]:
+        """``leg`` ended: drop all its bridges; return the linked peers to hang up."""
+        peers = self._pairs.pop(leg, {})
+        for peer in peers:
+            self._drop(peer, leg)
+        return [peer for peer, linked in peers.items() if linked]
+
+    def __len__(self) -> int:
+        return sum(len(peers) for peers in self._pairs.values()) // 2
+
+    def _drop(self, a: str, b: str) -> bool:
+        peers = self._pairs.get(a)
+        if peers is None or b not in peers:
+            return False
+        del peers[b]
+        if not peers:
+            del self._pairs[a]
+        return True
