@@ -48,15 +48,14 @@ from acd.kpi import QueueKpis
 from acd.matcher import Matcher
 from acd.model import EngineSettings
 from acd.roster import Roster
-from acd.runtime import AgentRt, QueueRt
-from acd.states import AgentState, AgentTrigger, CallState, CallTrigger, Pending, agent_next
+from acd.runtime import AgentRt
+from acd.states import AgentState, AgentTrigger, CallState, CallTrigger, agent_next
 from acd.timers import MaxWaitTimer, OfferTimer, RelaxTimer, Timer, TimerHeap, WrapTimer
 from acd.waitlist import Waitlist
 
 _AS, _AT, _CS, _CT = AgentState, AgentTrigger, CallState, CallTrigger
 _CONFIG_EVENTS = frozenset({ev.UpdateQueue, ev.RemoveQueue, ev.UpdateAgent})
 _LIVE_CALL = (_CS.QUEUED, _CS.OFFERING)
-_LOGOUT = Pending(_AT.LOGOUT)
 
 
 class Engine:
@@ -221,35 +220,23 @@ class Engine:
     # ================================================================ agent actions
     def _login(self, e: ev.AgentLogin, now: float) -> None:
         a = self._roster.agent(e.agent_id)
-        self._roster.to(a, _AT.LOGIN, now)
-        a.no_answer = 0
-        self._roster.restart_idle(a, now)
+        self._roster.login(a, now)
         self._matcher.agent_ready(a, now)
 
     def _logout(self, e: ev.AgentLogout, now: float) -> None:
         a = self._roster.agent(e.agent_id)
-        if not self._roster.to(a, _AT.LOGOUT, now):
-            a.pending = _LOGOUT
-            return
-        a.pending = None
-        self._matcher.check_leave(a.queues, now)
+        if self._roster.logout(a, now):  # else deferred
+            self._matcher.check_leave(a.queues, now)
 
     def _pause(self, e: ev.AgentPause, now: float) -> None:
         a = self._roster.agent(e.agent_id)
-        if not self._roster.to(a, _AT.PAUSE, now, e.reason):
-            if a.pending is None or a.pending.trigger is not _AT.LOGOUT:  # logout wins
-                a.pending = Pending(_AT.PAUSE, e.reason)
-            return
-        self._matcher.check_leave(a.queues, now)
+        if self._roster.pause(a, e.reason, now):  # else deferred
+            self._matcher.check_leave(a.queues, now)
 
     def _unpause(self, e: ev.AgentUnpause, now: float) -> None:
         a = self._roster.agent(e.agent_id)
-        if a.pending is not None and a.pending.trigger is _AT.PAUSE:
-            a.pending = None  # never took effect
-            return
-        self._roster.to(a, _AT.UNPAUSE, now)
-        a.no_answer = 0
-        self._matcher.agent_ready(a, now)
+        if self._roster.unpause(a, now):  # else it only cancelled a deferred pause
+            self._matcher.agent_ready(a, now)
 
     def _wrap_done(self, e: ev.WrapUpDone, now: float) -> None:
         a = self._roster.agent(e.agent_id)
@@ -258,13 +245,7 @@ class Engine:
 
     def _finish(self, a: AgentRt, now: float, trigger: AgentTrigger) -> None:
         """The agent is done with its call: record handle time, become available."""
-        q: QueueRt | None = a.call_queue
-        if q is not None:
-            q.handled(now, now - a.answered_at)
-        a.call_id = None
-        a.call_queue = None
-        self._roster.to(a, trigger, now)
-        self._roster.restart_idle(a, now)
+        self._roster.finish(a, trigger, now)
         self._matcher.agent_ready(a, now)
 
     # ================================================================ call events
@@ -295,11 +276,9 @@ class Engine:
             return
         a = self._roster.agents[e.agent_id]
         self._matcher.answered(call, a)
-        self._roster.to(a, _AT.ANSWER, now)
-        q = self._calls.connect(call, a, now)
-        a.call_id = call.call_id
-        a.call_queue = q
-        a.answered_at = now
+        assert call.queue is not None
+        self._roster.connect(a, call.call_id, call.queue, now)
+        self._calls.connect(call, a, now)
         freed = self._matcher.cancel_offers(call, now, "answered-elsewhere")
         self._matcher.ready_all(freed, now)
 
@@ -318,11 +297,8 @@ class Engine:
         a = self._roster.agents.get(call.agent_id or "")
         if a is None or a.call_id != call.call_id:
             return  # the agent was removed meanwhile
-        a.talk_time += now - a.answered_at
-        q = call.queue
-        assert q is not None
-        if q.config.wrap_up > 0:
-            self._roster.to(a, _AT.HANG_UP, now)
-            self._timers.push(now + q.config.wrap_up, WrapTimer(a.agent_id, a.state_token))
+        wrap_up = self._roster.hang_up(a, now)
+        if wrap_up:
+            self._timers.push(now + wrap_up, WrapTimer(a.agent_id, a.state_token))
         else:
             self._finish(a, now, _AT.HANG_UP_NO_WRAP)

@@ -107,7 +107,8 @@ class Matcher:
     def agent_ready(self, a: AgentRt, now: float) -> None:
         """`a` just became AVAILABLE: apply a deferred request, else find it work."""
         if a.pending is not None:
-            pending, a.pending = a.pending, None
+            pending = self._roster.take_pending(a)
+            assert pending is not None
             self._roster.to(a, pending.trigger, now, pending.reason)
             self.check_leave(a.queues, now)
             return
@@ -177,10 +178,7 @@ class Matcher:
             a.no_answer += 1
             limit_hit = a.no_answer >= self._settings.no_answer_pause_after
         if limit_hit:
-            self._roster.to(a, _AT.NO_ANSWER_LIMIT, now, "no-answer")
-            if a.pending is not None and a.pending.trigger is _AT.LOGOUT:
-                self._roster.to(a, _AT.LOGOUT, now)
-            a.pending = None
+            self._roster.auto_pause(a, now)
         else:
             self._roster.to(a, _AT.OFFER_ENDED, now)
         if failed and call.state is _CS.QUEUED:

@@ -20,9 +20,10 @@ from acd.errors import ConfigError, InvalidTransitionError, UnknownEntityError
 from acd.kpi import QueueStats
 from acd.model import AgentConfig, EngineSettings, LeavePolicy, QueueConfig
 from acd.runtime import AgentRt, QueueRt
-from acd.states import DEFER, AgentState, AgentTrigger, agent_next
+from acd.states import DEFER, AgentState, AgentTrigger, Pending, agent_next
 
-_AS = AgentState
+_AS, _AT = AgentState, AgentTrigger
+_LOGOUT = Pending(AgentTrigger.LOGOUT)
 
 
 class Roster:
@@ -88,6 +89,75 @@ class Roster:
             ):
                 out.append(q)
         return out
+
+    # ================================================================ agent actions
+    def login(self, a: AgentRt, now: float) -> None:
+        self.to(a, _AT.LOGIN, now)
+        a.no_answer = 0
+        self.restart_idle(a, now)
+
+    def logout(self, a: AgentRt, now: float) -> bool:
+        """False when deferred (the agent is busy): it logs out when next AVAILABLE."""
+        if not self.to(a, _AT.LOGOUT, now):
+            a.pending = _LOGOUT
+            return False
+        a.pending = None
+        return True
+
+    def pause(self, a: AgentRt, reason: str, now: float) -> bool:
+        """False when deferred; a deferred logout wins over a later pause."""
+        if not self.to(a, _AT.PAUSE, now, reason):
+            if a.pending is None or a.pending.trigger is not _AT.LOGOUT:
+                a.pending = Pending(_AT.PAUSE, reason)
+            return False
+        return True
+
+    def unpause(self, a: AgentRt, now: float) -> bool:
+        """True when the agent became AVAILABLE (False: it cancelled a deferred pause)."""
+        if a.pending is not None and a.pending.trigger is _AT.PAUSE:
+            a.pending = None  # never took effect
+            return False
+        self.to(a, _AT.UNPAUSE, now)
+        a.no_answer = 0
+        return True
+
+    def auto_pause(self, a: AgentRt, now: float) -> None:
+        """Too many failed offers in a row: paused ("no-answer"). A deferred logout
+        happens now; a deferred pause is moot."""
+        self.to(a, _AT.NO_ANSWER_LIMIT, now, "no-answer")
+        if a.pending is not None and a.pending.trigger is _AT.LOGOUT:
+            self.to(a, _AT.LOGOUT, now)
+        a.pending = None
+
+    def take_pending(self, a: AgentRt) -> Pending | None:
+        pending, a.pending = a.pending, None
+        return pending
+
+    def connect(self, a: AgentRt, call_id: str, q: QueueRt, now: float) -> None:
+        """`a` answered `call_id` of `q`."""
+        self.to(a, _AT.ANSWER, now)
+        a.call_id = call_id
+        a.call_queue = q
+        a.answered_at = now
+
+    def hang_up(self, a: AgentRt, now: float) -> float:
+        """The conversation ended: the wrap-up to run (0: none, call `finish`)."""
+        a.talk_time += now - a.answered_at
+        q = a.call_queue
+        wrap_up = q.config.wrap_up if q is not None else 0.0
+        if wrap_up > 0:
+            self.to(a, _AT.HANG_UP, now)
+        return wrap_up
+
+    def finish(self, a: AgentRt, trigger: AgentTrigger, now: float) -> None:
+        """Done with the call (`HANG_UP_NO_WRAP` or `WRAP_DONE`): its queue records the
+        handle time; the agent is AVAILABLE and starts a new idle period."""
+        if a.call_queue is not None:
+            a.call_queue.handled(now, now - a.answered_at)
+        a.call_id = None
+        a.call_queue = None
+        self.to(a, trigger, now)
+        self.restart_idle(a, now)
 
     # ================================================================ queues
     def add_queue(self, cfg: QueueConfig, now: float) -> QueueRt:

@@ -179,7 +179,7 @@ class Waitlist:
         q.stats.abandon(now, wait)
         self._out.append(cmd.CallAbandoned(call.call_id, q.queue_id, wait))
 
-    def connect(self, call: CallRt, a: AgentRt, now: float) -> QueueRt:
+    def connect(self, call: CallRt, a: AgentRt, now: float) -> None:
         """`a` answered `call`: out of the line, into conversation."""
         self.to(call, _CT.ANSWER)
         q = call.queue
@@ -191,7 +191,6 @@ class Waitlist:
         q.stats.answer(now, wait)
         q.calls_by_agent[a.agent_id] = q.calls_by_agent.get(a.agent_id, 0) + 1
         self._out.append(cmd.ConnectCall(call.call_id, a.agent_id, q.queue_id, wait))
-        return q
 
     def end(self, call: CallRt) -> None:
         """The conversation is over: the call leaves the ACD."""
