@@ -153,7 +153,9 @@ def test_pause_and_logout_during_a_call_are_deferred(acd: Acd) -> None:
     acd(ev.CallArrived("c", "q"))
     acd(ev.OfferAnswered("c", "a"), at=1)
     acd(ev.AgentPause("a", "lunch"), at=2)
-    assert acd.state("a") is S.ON_CALL and acd.engine.agent("a").pending == Pending(AgentTrigger.PAUSE, "lunch")
+    assert acd.state("a") is S.ON_CALL and acd.engine.agent("a").pending == Pending(
+        AgentTrigger.PAUSE, "lunch"
+    )
     acd(ev.ConversationEnded("c"), at=3)
     acd(ev.CallArrived("c2", "q"), at=4)  # b takes it
     acd(ev.AgentLogout("b"), at=5)
