@@ -113,11 +113,21 @@ class Outbox(Base):
     """Events written in the same transaction as the change they describe."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "published_at", "created_at"),)
+    # AUTOINCREMENT so SQLite never reuses a purged position: a consumer's replay
+    # cursor must not meet a new event under an old number
+    __table_args__ = (
+        Index("ix_outbox_pending", "published_at", "position"),
+        Index("ix_outbox_subject", "subject", "sequence"),
+        {"sqlite_autoincrement": True},
+    )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # the replay cursor and the publish order
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
     type: Mapped[str] = mapped_column(String(128))
     subject: Mapped[str | None] = mapped_column(String(255))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]

@@ -1,6 +1,20 @@
 """The transactional outbox: events are written with the change they describe, then
-published at least once by the events publisher (a later issue), which reads
-:meth:`OutboxStore.pending` and calls :meth:`OutboxStore.mark_published`.
+published at least once by gateway.events.publisher and served for replay by
+gateway.events.replay.
+
+Order: ``position`` (an autoincrement primary key) is assigned at insert. On SQLite every
+transaction is ``BEGIN IMMEDIATE`` (one writer at a time), so position order is commit
+order. One subject's events are written by one ordered chain (gateway.control's
+sequencer), so position order is that subject's order on PostgreSQL too.
+
+Sequence: each subject's events are numbered 1, 2, 3... in the INSERT itself (``MAX + 1``
+over the subject's rows), so :func:`add_events` stays a plain add to the caller's
+transaction. Writers of one subject are serialised (above), so no two rows get the same
+number; the purge keeps each subject's newest row, so numbering never restarts.
+
+Retention: rows stay until :meth:`OutboxStore.purge_published` deletes them (published,
+older than the retention, not their subject's newest); replay serves every row still
+here, published or not.
 """
 
 from __future__ import annotations
@@ -9,25 +23,52 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from gateway.store.engine import Database
 from gateway.store.models import Outbox
-from gateway.store.records import OutboxMessage
+from gateway.store.records import NotFoundError, OutboxMessage
 
 
 def add_events(session: AsyncSession, events: Iterable[OutboxMessage]) -> None:
-    """Stage ``events`` in the caller's transaction."""
+    """Stage ``events`` in the caller's transaction (in order: positions follow it)."""
     session.add_all(
         Outbox(
             id=e.id,
             type=e.type,
             subject=e.subject,
+            queue=e.queue,
+            sequence=e.sequence or _next_sequence(e.subject),
             payload=dict(e.payload),
             created_at=e.created_at,
         )
         for e in events
+    )
+
+
+def _next_sequence(subject: str | None) -> ColumnElement[int] | int:
+    """The subject's next number, evaluated by the database at flush (one INSERT per row,
+    in order, so events of one subject added together count up)."""
+    if subject is None:
+        return 0
+    previous = aliased(Outbox)
+    highest = select(func.max(previous.sequence)).where(previous.subject == subject)
+    return func.coalesce(highest.scalar_subquery(), 0) + 1
+
+
+def _message(row: Outbox) -> OutboxMessage:
+    return OutboxMessage(
+        type=row.type,
+        payload=row.payload,
+        created_at=row.created_at,
+        subject=row.subject,
+        id=row.id,
+        published_at=row.published_at,
+        sequence=row.sequence,
+        queue=row.queue,
+        position=row.position,
     )
 
 
@@ -41,21 +82,19 @@ class OutboxStore:
             add_events(session, events)
 
     async def pending(self, limit: int = 100) -> tuple[OutboxMessage, ...]:
-        """Unpublished events, oldest first."""
+        """Unpublished events in position order."""
         query = (
             select(Outbox)
             .where(Outbox.published_at.is_(None))
-            .order_by(Outbox.created_at, Outbox.id)
+            .order_by(Outbox.position)
             .limit(limit)
         )
+        return await self._fetch(query)
+
+    async def count_pending(self) -> int:
+        query = select(func.count()).select_from(Outbox).where(Outbox.published_at.is_(None))
         async with self._db.transaction() as session:
-            rows = (await session.scalars(query)).all()
-        return tuple(
-            OutboxMessage(
-                type=r.type, subject=r.subject, payload=r.payload, created_at=r.created_at, id=r.id
-            )
-            for r in rows
-        )
+            return int((await session.execute(query)).scalar_one())
 
     async def mark_published(self, ids: Iterable[uuid.UUID], at: datetime) -> int:
         """Mark events as published; returns how many were still pending."""
@@ -72,10 +111,54 @@ class OutboxStore:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def purge_published(self, before: datetime) -> int:
-        """Delete events published before ``before``; returns how many."""
+        """Delete events published before ``before`` except each subject's newest (it
+        carries the subject's sequence on); returns how many."""
+        newest = select(func.max(Outbox.position)).group_by(Outbox.subject)
         statement = delete(Outbox).where(
-            Outbox.published_at.is_not(None), Outbox.published_at < before
+            Outbox.published_at.is_not(None),
+            Outbox.published_at < before,
+            Outbox.position.not_in(newest.scalar_subquery()),
         )
         async with self._db.transaction() as session:
             result = await session.execute(statement)
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def page(
+        self,
+        after: uuid.UUID | int | None = None,
+        type: str | None = None,
+        subject: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[OutboxMessage], int | None]:
+        """Retained events after the cursor, in position order, and the next cursor.
+
+        ``after`` is a position or an event id (the event itself is excluded); an id no
+        longer retained raises :class:`NotFoundError`. The next cursor is the last
+        position returned when the page is full, else None (caught up).
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        query = select(Outbox).order_by(Outbox.position).limit(limit)
+        if isinstance(after, uuid.UUID):
+            query = query.where(Outbox.position > await self._position_of(after))
+        elif after is not None:
+            query = query.where(Outbox.position > after)
+        if type is not None:
+            query = query.where(Outbox.type == type)
+        if subject is not None:
+            query = query.where(Outbox.subject == subject)
+        events = list(await self._fetch(query))
+        last = events[-1].position if len(events) == limit else None
+        return events, last
+
+    async def _position_of(self, event_id: uuid.UUID) -> int:
+        async with self._db.transaction() as session:
+            position = await session.scalar(select(Outbox.position).where(Outbox.id == event_id))
+        if position is None:
+            raise NotFoundError(f"event {event_id} is not retained (purged or never existed)")
+        return int(position)
+
+    async def _fetch(self, query: Select[Outbox]) -> tuple[OutboxMessage, ...]:
+        async with self._db.transaction() as session:
+            rows = (await session.scalars(query)).all()
+        return tuple(_message(r) for r in rows)

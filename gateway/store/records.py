@@ -41,7 +41,11 @@ class NotFoundError(StoreError, LookupError):
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
     """An event to publish (CloudEvents ``type``/``subject``/``data``), stored in the same
-    transaction as the change it reports; ``id`` is the CloudEvents id consumers dedupe on."""
+    transaction as the change it reports; ``id`` is the CloudEvents id consumers dedupe on.
+
+    ``created_at`` becomes the CloudEvents ``time``; ``sequence`` (0 = let the store
+    number it) and ``position`` are set when the row is stored (see gateway/store/outbox.py).
+    """
 
     type: str
     payload: Mapping[str, Any]

@@ -56,7 +56,10 @@ async def test_answered_call_after_a_no_answer(db: Database) -> None:
     assert stored == record
     assert stored is not None
     assert (stored.recording_stereo, stored.recording_caller, stored.recording_agent) == (
-        "/rec/x.wav", "/rec/x-caller.wav", "/rec/x-agent.wav")
+        "/rec/x.wav",
+        "/rec/x-caller.wav",
+        "/rec/x-agent.wav",
+    )
     assert (stored.offered_at, stored.answered_at, stored.ended_at) == (at(2), at(20), at(80))
     assert (stored.agent, stored.disposition, stored.hangup_by) == ("alice", "answered", "caller")
     assert (stored.wait_seconds, stored.talk_seconds) == (20.0, 60.0)
@@ -149,6 +152,8 @@ async def test_events_are_written_with_the_change_and_published_once(db: Databas
     assert await outbox.mark_published([event.id], at(2)) == 0
     assert await outbox.pending() == ()
     assert await outbox.purge_published(before=at(1)) == 0
+    assert await outbox.purge_published(before=at(2)) == 0  # the subject's newest stays
+    await outbox.add([OutboxMessage(type="t", subject="call/1", payload={}, created_at=T0)])
     assert await outbox.purge_published(before=at(2)) == 1
 
 
@@ -160,13 +165,14 @@ async def test_events_are_rolled_back_with_a_failed_change(db: Database) -> None
     assert await outbox.pending() == ()
 
 
-async def test_pending_events_come_oldest_first(db: Database) -> None:
+async def test_pending_events_come_in_write_order(db: Database) -> None:
+    """Position (insert) order, not created_at: a clock step back must not reorder."""
     outbox = OutboxStore(db)
-    late = OutboxMessage(type="b", payload={"n": 2}, created_at=at(2))
-    early = OutboxMessage(type="a", payload={"n": 1}, created_at=at(1))
-    await outbox.add([late, early])
+    first = OutboxMessage(type="b", payload={"n": 2}, created_at=at(2))
+    second = OutboxMessage(type="a", payload={"n": 1}, created_at=at(1))
+    await outbox.add([first, second])
     pending = await outbox.pending()
     assert [(e.type, e.payload, e.created_at) for e in pending] == [
-        ("a", {"n": 1}, at(1)),
         ("b", {"n": 2}, at(2)),
+        ("a", {"n": 1}, at(1)),
     ]

@@ -38,7 +38,7 @@ async def test_migrate_creates_a_fresh_sqlite_file_and_its_directory(
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
         assert tables == TABLES
-        assert await current_revision(engine) == head_revision() == "0001"
+        assert await current_revision(engine) == head_revision() == "0002"
     finally:
         await engine.dispose()
 
