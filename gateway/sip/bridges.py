@@ -31,18 +31,12 @@ class Bridges:
         """The legs bridged with ``leg``, in the order they were bridged."""
         return list(self._pairs.get(leg, ()))
 
-    def linked(self, a: str, b: str) -> bool:
-        return self._pairs.get(a, {}).get(b, False)
-
     def remove(self, leg: str) -> list[str]:
         """``leg`` ended: drop all its bridges; return the linked peers to hang up."""
         peers = self._pairs.pop(leg, {})
         for peer in peers:
             self._drop(peer, leg)
         return [peer for peer, linked in peers.items() if linked]
-
-    def __len__(self) -> int:
-        return sum(len(peers) for peers in self._pairs.values()) // 2
 
     def _drop(self, a: str, b: str) -> bool:
         peers = self._pairs.get(a)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
-import time
 from dataclasses import dataclass
 
 from gateway.ipc import protocol as p
@@ -55,7 +54,6 @@ class WorkerHandle:
         self.restarts = 0
         self.failures = 0  # consecutive short-lived runs, for the backoff
         self.health_misses = 0
-        self.started_at = 0.0  # last hello
         self.spawned_at = 0.0  # last process start
         self.up_event = asyncio.Event()
 
@@ -67,7 +65,6 @@ class WorkerHandle:
         self.conn, self.hello = conn, hello
         self.state = WorkerState.UP
         self.capacity = p.Capacity(0, hello.max_legs, False)
-        self.started_at = time.monotonic()
         self.up_event.set()
 
     async def command(self, cmd: p.Command, timeout: float) -> dict[str, object]:
