@@ -108,6 +108,8 @@ class Report:
     rss_start_mb: float = 0.0
     rss_warm_mb: float = 0.0
     rss_end_mb: float = 0.0
+    anon_warm_mb: float = 0.0
+    anon_end_mb: float = 0.0
     pss_warm_mb: float = 0.0
     pss_end_mb: float = 0.0
     duration_s: float = 0.0
@@ -126,16 +128,19 @@ def _kb(path: Path, key: str) -> int:
     raise SoakError(f"{path}: no {key}")
 
 
-async def rss_mb(pid: int, samples: int = 5, interval: float = 0.5) -> tuple[float, float]:
-    """Median VmRSS and Pss (MB) of `pid` over a few samples (one GC or arena burst
-    does not decide the figure)."""
-    rss, pss = [], []
+async def rss_mb(pid: int, samples: int = 5, interval: float = 0.5) -> tuple[float, float, float]:
+    """Median VmRSS, RssAnon (the heap: what a leak grows) and Pss (MB) of `pid` over a
+    few samples (one GC or arena burst does not decide the figure)."""
+    rss, anon, pss = [], [], []
     for i in range(samples):
         if i:
             await asyncio.sleep(interval)
-        rss.append(_kb(Path(f"/proc/{pid}/status"), "VmRSS"))
+        status = Path(f"/proc/{pid}/status")
+        rss.append(_kb(status, "VmRSS"))
+        anon.append(_kb(status, "RssAnon"))
         pss.append(_kb(Path(f"/proc/{pid}/smaps_rollup"), "Pss"))
-    return statistics.median(rss) / 1024, statistics.median(pss) / 1024
+    mb = [statistics.median(x) / 1024 for x in (rss, anon, pss)]
+    return mb[0], mb[1], mb[2]
 
 
 # --------------------------------------------------------------------------- gateway
@@ -261,7 +266,7 @@ async def _sample(gw: Gateway, batch: Batch, label: str, every: float = 5) -> No
         await asyncio.sleep(every)
         with contextlib.suppress(httpx.HTTPError, OSError, SoakError):
             done = sum((await calls_by_disposition(gw)).values()) - start
-            rss, _ = await rss_mb(gw.proc.pid, samples=1)
+            rss, _, _ = await rss_mb(gw.proc.pid, samples=1)
             batch.samples.append((done, rss))
             if tick % round(30 / every) == 0:
                 _say(f"{label}: {done}/{batch.calls} calls ended, control plane rss {rss:.1f} MB")
@@ -308,18 +313,18 @@ async def soak(args: argparse.Namespace, tmp: Path) -> Report:
             await all_available(gw, agents, timeout=30)
         except AssertionError as exc:
             raise SoakError(str(exc)[:2000]) from None
-        report.rss_start_mb, _ = await rss_mb(pid)
+        report.rss_start_mb, _, _ = await rss_mb(pid)
         _say(f"soak: {agents} agents available; control plane pid {pid}")
 
         report.warmup = await run_batch(gw, args.warmup, args, "warm-up")
         await settle(gw)
         before = await calls_by_disposition(gw)
-        report.rss_warm_mb, report.pss_warm_mb = await rss_mb(pid)
+        report.rss_warm_mb, report.anon_warm_mb, report.pss_warm_mb = await rss_mb(pid)
         _say(f"soak: warm-up done, rss {report.rss_warm_mb:.1f} MB")
 
         report.measured = await run_batch(gw, args.calls, args, "soak")
         await settle(gw)
-        report.rss_end_mb, report.pss_end_mb = await rss_mb(pid)
+        report.rss_end_mb, report.anon_end_mb, report.pss_end_mb = await rss_mb(pid)
         after = await calls_by_disposition(gw)
         report.dispositions = {
             k: after.get(k, 0) - before.get(k, 0) for k in after if after[k] != before.get(k, 0)
@@ -374,7 +379,8 @@ def print_report(report: Report, as_json: bool) -> None:
     lines.append(
         f"rss_start_mb={report.rss_start_mb:.1f} rss_warm_mb={report.rss_warm_mb:.1f}"
         f" rss_end_mb={report.rss_end_mb:.1f}"
-        f" (pss {report.pss_warm_mb:.1f} -> {report.pss_end_mb:.1f})"
+        f" (anon {report.anon_warm_mb:.1f} -> {report.anon_end_mb:.1f},"
+        f" pss {report.pss_warm_mb:.1f} -> {report.pss_end_mb:.1f})"
     )
     trend = report.measured.slope_kb_per_call()
     lines.append(
