@@ -1,6 +1,7 @@
 """Free port blocks inside this suite's ranges (other suites run concurrently).
 
-Worker tests own SIP ports 21000-22999 and RTP ports 40000-44999 on 127.0.0.1. A
+Worker tests own SIP ports 21000-22999 and RTP ports 40000-44999 on 127.0.0.1; event
+tests own TCP ports 23000-23999 (brokers, APIs). A
 block is handed out only if every port in it binds (UDP) right now; a per-process
 cursor starting at a random offset keeps parallel runs from racing for the same.
 """
@@ -12,11 +13,22 @@ import socket
 
 SIP_RANGE = (21000, 22999)
 RTP_RANGE = (40000, 44999)
+TCP_RANGE = (23000, 23999)
 _cursor: dict[tuple[int, int], int] = {}
 
 
 def udp_port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def tcp_port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -36,7 +48,8 @@ def block(rng: tuple[int, int], size: int, align: int = 2) -> int:
         base -= (base - lo) % align
         if base + size - 1 > hi:
             continue
-        if all(udp_port_free(base + i) for i in range(size)):
+        free = tcp_port_free if rng == TCP_RANGE else udp_port_free
+        if all(free(base + i) for i in range(size)):
             _cursor[rng] = base + size + (-size % align)
             return base
     raise RuntimeError(f"no {size} free ports in {rng}")
@@ -48,3 +61,8 @@ def sip_block(size: int) -> int:
 
 def rtp_block(size: int) -> int:
     return block(RTP_RANGE, size, align=2)
+
+
+def tcp_port() -> int:
+    """A free TCP port on 127.0.0.1 for a broker or an API under test."""
+    return block(TCP_RANGE, 1, align=1)

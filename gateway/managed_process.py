@@ -1,0 +1,269 @@
+"""A child daemon run in the foreground and kept running (Kamailio, mosquitto).
+
+Theory of operation:
+- `start()` runs `prepare()` (write the runtime files), `check_free()` (refuse to start
+  over another process's port), spawns `command()` in its own session (process group)
+  with stdout+stderr piped, and awaits `wait_ready(proc)`; then `on_ready()`.
+- A reader task turns the child's output into log records (level from `log_level(line)`)
+  and keeps the last lines for error messages and health reports.
+- A supervisor task waits for the process to exit. If that was not asked for, it kills
+  whatever is left of the process group (children may outlive their parent and keep a
+  port), waits a backoff (0.5 s doubling to 30 s, reset after a minute of good run), and
+  starts again through the same path.
+- `stop()` sends SIGTERM, waits, then SIGKILL to the group.
+- The child gets SIGTERM when the control plane dies, even by SIGKILL (PR_SET_PDEATHSIG),
+  so an orphan never keeps a port.
+
+Subclasses give the command and the readiness check; failures to start raise
+`ProcessStartError` (or the subclass's own error) with the output's tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+READY_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+BACKOFF_INITIAL_S = 0.5
+BACKOFF_MAX_S = 30.0
+STABLE_AFTER_S = 60.0
+_PR_SET_PDEATHSIG = 1
+
+
+class ProcessStartError(Exception):
+    """The child could not be started, or did not become ready."""
+
+
+async def exited(proc: asyncio.subprocess.Process) -> int:
+    """The main process's exit code, without waiting for its pipes.
+
+    `Process.wait()` also waits until stdout is closed, and a daemon's children (which
+    inherit it) can outlive a crashed main process: poll the return code instead.
+    """
+    while proc.returncode is None:
+        await asyncio.sleep(0.05)
+    return proc.returncode
+
+
+def die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ManagedProcess:
+    """Override `command`, `wait_ready`; optionally `prepare`, `check_free`, `on_ready`,
+    `log_level`."""
+
+    name = "process"
+
+    def __init__(
+        self,
+        *,
+        cwd: Path,
+        log: logging.Logger,
+        child_log: logging.Logger,
+        pid_path: Path | None = None,
+        log_lines: int = 400,
+    ) -> None:
+        self._cwd = cwd
+        self._log = log
+        self._child_log = child_log
+        self._pid_path = pid_path
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._started_at: float | None = None
+        self.restarts = 0
+        self.last_error: str | None = None
+        self.log_tail: collections.deque[str] = collections.deque(maxlen=log_lines)
+        self.ready = asyncio.Event()
+
+    # -- what subclasses say --------------------------------------------------------
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Write the runtime files (called before every spawn)."""
+
+    def check_free(self) -> None:
+        """Raise `ProcessStartError` if another process holds what the child needs."""
+
+    async def wait_ready(self, proc: asyncio.subprocess.Process) -> None:
+        raise NotImplementedError
+
+    async def on_ready(self) -> None:
+        """Push runtime state into a freshly started child."""
+
+    def log_level(self, line: str) -> int:
+        return logging.INFO
+
+    def describe(self) -> str:
+        """Where the ready child serves, for the log."""
+        return ""
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None and proc.returncode is None else None
+
+    @property
+    def uptime_s(self) -> float | None:
+        if self._started_at is None or self.pid is None:
+            return None
+        return time.monotonic() - self._started_at
+
+    def tail_text(self, lines: int = 30) -> str:
+        return "\n".join(list(self.log_tail)[-lines:])
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._supervisor is not None:
+            raise ProcessStartError(f"{self.name} is already started")
+        self._stopping = False
+        self._kill_stale()
+        await self._launch()
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"{self.name}-supervisor")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.ready.clear()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+            self._supervisor = None
+        await self._terminate()
+
+    async def _launch(self) -> None:
+        """prepare → check → spawn → wait ready → on_ready. Raises with the tail on failure."""
+        self.ready.clear()
+        self.prepare()
+        self.check_free()
+        command = self.command()
+        self._log.info("starting %s: %s", self.name, " ".join(command))
+        self._proc = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=str(self._cwd),
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+        self._started_at = time.monotonic()
+        self._reader = asyncio.create_task(self._read_log(self._proc), name=f"{self.name}-log")
+        try:
+            await self.wait_ready(self._proc)
+            await self.on_ready()
+        except BaseException:
+            await self._terminate()
+            raise
+        self.ready.set()
+        self._log.info("%s ready (pid %s) %s", self.name, self._proc.pid, self.describe())
+
+    async def _read_log(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while True:
+            raw = await proc.stdout.readline()
+            if not raw:
+                return
+            line = raw.decode(errors="replace").rstrip()
+            if not line.strip():
+                continue
+            self.log_tail.append(line)
+            self._child_log.log(self.log_level(line), "%s", line)
+
+    async def _supervise(self) -> None:
+        backoff = BACKOFF_INITIAL_S
+        while not self._stopping:
+            proc = self._proc
+            if proc is not None:
+                code = await exited(proc)
+                if self._stopping:
+                    return
+                self.ready.clear()
+                ran = time.monotonic() - (self._started_at or time.monotonic())
+                if ran > STABLE_AFTER_S:
+                    backoff = BACKOFF_INITIAL_S
+                self.last_error = f"{self.name} exited with {code} after {ran:.1f}s"
+                self._log.error(
+                    "%s; restarting in %.1fs\n%s", self.last_error, backoff, self.tail_text(10)
+                )
+                await self._kill_group(proc.pid)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+            self.restarts += 1
+            try:
+                await self._launch()
+            except OSError as exc:
+                self.last_error = f"cannot start {self.name}: {exc}"
+                self._log.error("%s", self.last_error)
+                self._proc = None
+            except Exception as exc:  # noqa: BLE001 - a failed start is retried, never fatal
+                self.last_error = str(exc)
+                self._log.error("%s restart failed: %s", self.name, exc)
+                self._proc = None
+
+    async def _terminate(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(exited(proc), STOP_TIMEOUT_S)
+            except TimeoutError:
+                self._log.warning("%s did not stop in %.0fs; killing it", self.name, STOP_TIMEOUT_S)
+        await self._kill_group(proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await exited(proc)
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._reader, 2.0)
+            self._reader = None
+
+    async def _kill_group(self, pgid: int) -> None:
+        """Kill what is left of the child's process group."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        for _ in range(50):  # wait until its ports are free again (bounded: 1 s)
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            await asyncio.sleep(0.02)
+
+    def _kill_stale(self) -> None:
+        """A previous control plane may have died and left our child running: its pid
+        file names it, and its command line must hold our config path to be ours."""
+        if self._pid_path is None:
+            return
+        try:
+            pid = int(self._pid_path.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            return
+        if self.stale_marker() in cmdline:
+            self._log.warning("killing stale %s %d from a previous run", self.name, pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+
+    def stale_marker(self) -> str:
+        """A string only our child's command line holds (its config path)."""
+        return "\0".join(self.command())

@@ -1,0 +1,37 @@
+"""A real mosquitto per test, started by the test on a free loopback port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.events.broker import BrokerConfig, EmbeddedBroker
+from gateway.store import Database, migrate
+from tests.support.ports import tcp_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    process = EmbeddedBroker(BrokerConfig(run_dir=tmp_path / "run", port=tcp_port()))
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'contactgw.db'}"
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database.open(db_url)
+    await migrate(database.engine)
+    yield database
+    await database.close()
