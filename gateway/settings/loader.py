@@ -120,6 +120,13 @@ def resolve_paths(settings: Settings, base_dir: Path) -> Settings:
     sip = settings.sip.model_copy(
         update={"domain": settings.sip.domain or settings.sip.advertised_address}
     )
+    mqtt = settings.mqtt.model_copy(
+        update={
+            key: (base_dir / path).resolve()
+            for key in ("ca_file", "cert_file", "key_file")
+            if (path := getattr(settings.mqtt, key)) is not None
+        }
+    )
     return settings.model_copy(
         update={
             "data_dir": data_dir,
@@ -128,6 +135,7 @@ def resolve_paths(settings: Settings, base_dir: Path) -> Settings:
             "recordings": recordings,
             "database": database,
             "sip": sip,
+            "mqtt": mqtt,
         }
     )
 

@@ -10,6 +10,8 @@ path and the database URL are absolute.
 from __future__ import annotations
 
 import ipaddress
+import socket
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -151,13 +153,65 @@ class DatabaseSettings(Model):
 
 
 class MqttSettings(Model):
-    enabled: bool = False
+    """Call events (CloudEvents over MQTT 5). ``url: null`` runs the embedded mosquitto on
+    ``host``/``port``; else ``mqtt://host[:port]`` or ``mqtts://host[:port]`` names an
+    existing MQTT 5 broker (``host``/``port`` are then unused)."""
+
+    enabled: bool = True
+    url: str | None = None
     host: str = "127.0.0.1"
     port: Port = 1883
     topic_prefix: Annotated[str, Field(pattern=r"^[^#+]+$")] = "contactgw"
     username: str | None = None
     password: SecretStr | None = None
     tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    tls_insecure: bool = False
+    client_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    instance: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")] | None = None
+    retention_days: Annotated[float, Field(gt=0)] = 7.0
+
+    @field_validator("url")
+    @classmethod
+    def _broker_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
+            raise ValueError("use mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
+        try:
+            parsed.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ValueError(f"{url!r} has an invalid port") from None
+        if parsed.path not in ("", "/") or parsed.query or parsed.username:
+            raise ValueError("give only scheme, host and port (credentials: username/password)")
+        return url
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> MqttSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together (a client certificate)")
+        if self.url is None and (self.uses_tls or self.username is not None):
+            raise ValueError(
+                "the embedded broker listens on loopback without TLS or passwords: "
+                "tls/username need url: pointing at your broker"
+            )
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls or (self.url or "").startswith("mqtts://")
+
+    @property
+    def instance_id(self) -> str:
+        """This gateway instance, for the CloudEvents ``source`` (the host name by default)."""
+        return self.instance or socket.gethostname()
+
+    @property
+    def source(self) -> str:
+        return f"urn:contactgw:{self.instance_id}"
 
 
 class RecordingSettings(Model):

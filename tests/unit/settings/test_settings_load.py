@@ -42,7 +42,7 @@ def test_empty_file_gets_single_machine_defaults() -> None:
     assert settings.run_dir == Path("/srv/gw/etc/var/run")
     assert settings.recordings.directory == Path("/srv/gw/etc/var/recordings")
     assert settings.database.url == "sqlite+aiosqlite:////srv/gw/etc/var/contactgw.db"
-    assert settings.mqtt.enabled is False
+    assert settings.mqtt.enabled is True
 
 
 def test_relative_sqlite_url_is_under_data_dir_and_others_are_kept() -> None:
