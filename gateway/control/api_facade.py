@@ -12,7 +12,7 @@ from gateway.control.errors import NotFound
 from gateway.control.observer import Observer, agent_states_by_queue, conversations_held
 from gateway.control.phases import LIVE
 from gateway.control.presence import Presence
-from gateway.control.session import SessionIndex
+from gateway.control.switchboard import CallIndex
 from gateway.control.trunks import Trunks
 from gateway.metrics import Metrics
 from gateway.store.cdr import CdrStore
@@ -28,7 +28,7 @@ class ApiFacade:
         presence: Presence,
         pool: WorkerPool,
         trunks: Trunks,
-        sessions: SessionIndex,
+        calls: CallIndex,
         cdr: CdrStore,
         metrics: Metrics,
         observer: Observer,
@@ -37,7 +37,7 @@ class ApiFacade:
         kpi_window: float,
     ) -> None:
         self._engine, self._clock, self._presence = engine, clock, presence
-        self._pool, self._trunks, self._sessions = pool, trunks, sessions
+        self._pool, self._trunks, self._calls = pool, trunks, calls
         self._cdr, self._metrics, self._observer = cdr, metrics, observer
         self._names = agent_names
         self._callers_per_worker = callers_per_worker
@@ -149,7 +149,7 @@ class ApiFacade:
                 worker=s.worker_id,
                 arrived_at=s.arrived_at.isoformat(),
             )
-            for s in self._sessions
+            for s in self._calls.sessions()
             if s.phase in LIVE
         ]
 

@@ -39,6 +39,7 @@ from gateway.settings import Settings
 from gateway.store.cdr import CdrStore
 from gateway.store.engine import Database
 from gateway.store.migrate import migrate
+from gateway.store.outbox import OutboxStore
 from gateway.store.routing_repo import RoutingRepository
 from gateway.supervisor.config import PoolEvent, WorkerDown, WorkerUp
 from gateway.supervisor.pool import WorkerPool
@@ -101,6 +102,7 @@ class ControlPlane:
             board,
             pool=self.pool,
             cdr=self.cdr,
+            outbox=OutboxStore(self.db),
             metrics=self.metrics,
             clock=clock,
             make_stereo=s.recordings.stereo,
@@ -147,7 +149,7 @@ class ControlPlane:
             presence=self.presence,
             pool=self.pool,
             trunks=self.trunks,
-            sessions=board.sessions,
+            calls=board.calls,
             cdr=self.cdr,
             metrics=self.metrics,
             observer=self.observer,

@@ -19,6 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -26,13 +27,16 @@ from acd import events as ev
 from acd.engine import Engine
 from gateway.control import effects as fx
 from gateway.control.clock import Clock, TimerHandle
-from gateway.control.recording import finalize_recordings
+from gateway.control.recording import FinishedRecordings, finalize_recordings
 from gateway.control.sequencer import Sequencer
 from gateway.control.switchboard import Switchboard
+from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import NoSuchLeg, WorkerError
 from gateway.metrics import Metrics
 from gateway.store.cdr import CdrStore
+from gateway.store.outbox import OutboxStore
+from gateway.store.records import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,33 @@ class CallChains:
         self.record = Sequencer(f"call {self.call_id} record", retries=8)
 
 
+def _effect_time(
+    effect: fx.OpenRecord | fx.SetQueue | fx.StartOffer | fx.EndOffer | fx.MarkAnswered,
+) -> datetime:
+    return effect.arrived_at if isinstance(effect, fx.OpenRecord) else effect.at
+
+
+def recording_url(call_id: str) -> str:
+    """The API path that serves a call's recording (stereo, or the only file)."""
+    return f"/calls/{call_id}/recording"
+
+
+def recording_events(effect: fx.CloseRecord, done: FinishedRecordings) -> fx.Events:
+    """recording.ready (and voicemail.left) for a call whose files are finished."""
+    if not done.files:
+        return ()
+    url = recording_url(effect.call_id)
+    ready = ce.RecordingReady(effect.call_id, effect.queue, effect.call_id, done.files, url)
+    voicemail = next((f for f in done.files if f.role == "voicemail"), None)
+    if voicemail is None:
+        return (ready,)
+    left = ce.VoicemailLeft(
+        call_id=effect.call_id, queue=effect.queue, caller=effect.caller, did=effect.did,
+        duration_seconds=voicemail.duration_seconds, path=voicemail.path, url=url,
+    )  # fmt: skip
+    return (ready, left)
+
+
 class CallDriver:
     def __init__(
         self,
@@ -62,12 +93,15 @@ class CallDriver:
         *,
         pool: WorkerCommands,
         cdr: CdrStore,
+        outbox: OutboxStore,
         metrics: Metrics,
         clock: Clock,
         make_stereo: bool = True,
+        events_written: Callable[[], None] = lambda: None,
     ) -> None:
         self.board = board
         self._pool, self._cdr, self._metrics, self._clock = pool, cdr, metrics, clock
+        self._outbox, self._events_written = outbox, events_written
         self._make_stereo = make_stereo
         self._calls: dict[str, CallChains] = {}
         self._agent_log = Sequencer("agent state log", retries=8)
@@ -114,7 +148,13 @@ class CallDriver:
                 self._metrics.call_ended(disposition=effect.disposition, queue=effect.queue)
                 chains = self._chains(effect.call_id)
                 chains.record.then(self._closer(effect))
-                chains.record.then(self._forget(effect.call_id))  # runs even if closing failed
+                if effect.last:
+                    chains.record.then(self._forget(effect.call_id))  # even if closing failed
+            case fx.Emit():
+                chains = self._chains(effect.call_id)
+                chains.record.then(self._emitter(effect.events, effect.at))
+                if effect.last:
+                    chains.record.then(self._forget(effect.call_id))
             case _:
                 chains = self._chains(effect.call_id)
                 chains.record.then(self._writer(effect, chains))
@@ -146,6 +186,7 @@ class CallDriver:
         chains: CallChains,
     ) -> Callable[[], Awaitable[object]]:
         cdr, call_id = self._cdr, uuid.UUID(effect.call_id)
+        events = self._messages(effect.events, _effect_time(effect))
 
         async def write() -> None:
             match effect:
@@ -159,37 +200,57 @@ class CallDriver:
                         trunk=effect.trunk,
                         worker=effect.worker,
                         queue=effect.queue,
+                        events=events,
                     )
                 case fx.SetQueue():
-                    await cdr.record_queued(call_id=call_id, queue=effect.queue)
+                    await cdr.record_queued(call_id=call_id, queue=effect.queue, events=events)
                 case fx.StartOffer():
                     chains.offer_ids[effect.leg] = await cdr.record_offer(
                         call_id=call_id, agent=effect.agent, offered_at=effect.at,
-                        queue=effect.queue,
+                        queue=effect.queue, events=events,
                     )  # fmt: skip
                 case fx.EndOffer():
                     if (offer_id := chains.offer_ids.get(effect.leg)) is not None:
                         await cdr.record_offer_ended(
                             offer_id=offer_id, result=effect.result, ended_at=effect.at,
-                            sip_code=effect.sip_code,
+                            sip_code=effect.sip_code, events=events,
                         )  # fmt: skip
+                    elif events:  # the offer row was never written: the events still are
+                        await self._outbox.add(events)
                 case fx.MarkAnswered():
                     await cdr.record_answered(
                         call_id=call_id, agent=effect.agent, answered_at=effect.at,
-                        offer_id=chains.offer_ids.get(effect.leg),
+                        offer_id=chains.offer_ids.get(effect.leg), events=events,
                     )  # fmt: skip
+            if events:
+                self._events_written()
 
         return write
 
+    @staticmethod
+    def _messages(events: fx.Events, at: datetime) -> list[OutboxMessage]:
+        return [ce.build(e, at=at) for e in events]
+
+    def _emitter(self, events: fx.Events, at: datetime) -> Callable[[], Awaitable[object]]:
+        messages = self._messages(events, at)
+
+        async def emit() -> None:
+            await self._outbox.add(messages)
+            self._events_written()
+
+        return emit
+
     def _closer(self, effect: fx.CloseRecord) -> Callable[[], Awaitable[object]]:
-        recordings, stereo_made = effect.recordings, False
-        stereo: str | None = None
+        recordings = effect.recordings
+        finished: FinishedRecordings | None = None
 
         async def close() -> None:
-            nonlocal stereo, stereo_made
-            if recordings and not stereo_made:  # file work, off the loop; once, not per retry
-                stereo = await asyncio.to_thread(finalize_recordings, recordings, self._make_stereo)
-                stereo_made = True
+            nonlocal finished
+            if recordings and finished is None:  # file work, off the loop; once, not per retry
+                finished = await asyncio.to_thread(
+                    finalize_recordings, recordings, self._make_stereo
+                )
+            file_events = recording_events(effect, finished) if finished else ()
             await self._cdr.record_ended(
                 call_id=uuid.UUID(effect.call_id),
                 ended_at=effect.ended_at,
@@ -198,10 +259,12 @@ class CallDriver:
                 caller_sip_code=effect.caller_sip_code,
                 agent_sip_code=effect.agent_sip_code,
                 rtp_quality=effect.rtp_quality,
-                recording_stereo=stereo,
+                recording_stereo=finished.stereo if finished else None,
                 recording_caller=recordings.get("caller") or recordings.get("voicemail"),
                 recording_agent=recordings.get("agent"),
+                events=self._messages((*file_events, *effect.events), effect.ended_at),
             )
+            self._events_written()
 
         return close
 
@@ -214,10 +277,15 @@ class CallDriver:
     def _log_agent_state(self, effect: fx.LogAgentState) -> None:
         log.info("agent %s: %s %s", effect.agent, effect.state, effect.reason or "")
 
+        events = self._messages(effect.events, effect.at)
+
         async def write() -> None:
             await self._cdr.record_agent_state(
-                agent=effect.agent, state=effect.state, at=effect.at, reason=effect.reason
-            )
+                agent=effect.agent, state=effect.state, at=effect.at, reason=effect.reason,
+                events=events,
+            )  # fmt: skip
+            if events:
+                self._events_written()
 
         self._agent_log.then(write)
 

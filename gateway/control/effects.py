@@ -6,6 +6,11 @@ writes of one call in order on its record chain (retried while the database is
 briefly away), so a slow database never delays a caller's audio. `CloseRecord` is the
 last effect of a session: the stereo file is made, then the record is closed with
 everything in one transaction.
+
+Record effects carry the events (`gateway/events/catalogue.py`) that report the same
+change: they are written to the outbox in the same transaction (`Emit` when there is
+no record change to go with them), so an event is never lost, nor sent for a change
+that was not stored.
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.store.records import Disposition, HangupBy, OfferResult
+
+Events = tuple[ce.Event, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +45,7 @@ class OpenRecord:
     trunk: str | None
     worker: str
     queue: str | None
+    events: Events = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,8 @@ class SetQueue:
 
     call_id: str
     queue: str
+    at: datetime
+    events: Events = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,7 @@ class StartOffer:
     agent: str
     queue: str
     at: datetime
+    events: Events = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +75,7 @@ class EndOffer:
     result: OfferResult
     at: datetime
     sip_code: int | None = None
+    events: Events = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +84,7 @@ class MarkAnswered:
     leg: str
     agent: str
     at: datetime
+    events: Events = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +95,26 @@ class CloseRecord:
     ended_at: datetime
     disposition: Disposition
     queue: str | None
+    caller: str | None
+    did: str | None
     hangup_by: HangupBy | None
     caller_sip_code: int | None
     agent_sip_code: int | None
     rtp_quality: dict[str, dict[str, float | int]] | None
     recordings: dict[str, str] = field(default_factory=dict)  # role value -> path
+    events: Events = ()  # the driver puts recording.ready / voicemail.left first
+    last: bool = True  # False: a call.completed (after wrap-up) is still to come
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Events about a call with no record change of their own (queued, ended, ...),
+    written on the call's record chain so they keep their place in its order."""
+
+    call_id: str
+    events: Events
+    at: datetime
+    last: bool = False  # the call's final write (a call.completed after wrap-up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +123,7 @@ class LogAgentState:
     state: str
     reason: str | None
     at: datetime
+    events: Events = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,5 +135,5 @@ class CountRefusedInvite:
     code: int
 
 
-RecordEffect = OpenRecord | SetQueue | StartOffer | EndOffer | MarkAnswered | CloseRecord
+RecordEffect = OpenRecord | SetQueue | StartOffer | EndOffer | MarkAnswered | CloseRecord | Emit
 Effect = Send | RecordEffect | LogAgentState | CountRefusedInvite

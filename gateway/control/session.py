@@ -1,4 +1,4 @@
-"""One caller's visit as the control plane knows it, and the index of live visits.
+"""One caller's visit as the control plane knows it (the data; `call.py` decides).
 
 The worker owns the legs (it is the only one that can say what a leg is doing); a
 session keeps only what the call flow decides on — which phase, which agent legs it
@@ -11,7 +11,6 @@ lost when the worker dies.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -58,6 +57,8 @@ class CallSession:
     trunk: str | None
     arrived_at: datetime
     queue: str | None = None
+    priority: int = 0
+    first_position: int | None = None  # on entering the first queue
     phase: Phase = Phase.ROUTING
     disposition: Disposition | None = None
     agent_legs: dict[str, AgentLeg] = field(default_factory=dict)  # by leg name
@@ -66,6 +67,7 @@ class CallSession:
     final_code: int = 200  # the answer to send once an announcement ends
     hangup_by: HangupBy | None = None
     caller_sip_code: int | None = None
+    answered_at: datetime | None = None
     ended_at: datetime | None = None  # when the caller's leg went
     agent_sip_code: int | None = None  # the connected agent's 200, or the last failure
     recordings: dict[Role, str] = field(default_factory=dict)
@@ -85,36 +87,3 @@ class CallSession:
         return all(a.state is AgentLegState.ENDED for a in self.agent_legs.values()) and (
             set(self.recordings) <= self.recordings_closed
         )
-
-
-class SessionIndex:
-    """Live sessions by our call id and by leg name (legs are unique across the pool:
-    worker ids prefix incoming legs, and the legs we dial carry the call id)."""
-
-    def __init__(self) -> None:
-        self._by_call: dict[str, CallSession] = {}
-        self._by_leg: dict[str, CallSession] = {}
-
-    def add(self, session: CallSession) -> None:
-        self._by_call[session.call_id] = session
-        self._by_leg[session.caller_leg] = session
-
-    def bind_leg(self, leg: str, session: CallSession) -> None:
-        self._by_leg[leg] = session
-
-    def by_call(self, call_id: str) -> CallSession | None:
-        return self._by_call.get(call_id)
-
-    def by_leg(self, leg: str) -> CallSession | None:
-        return self._by_leg.get(leg)
-
-    def remove(self, session: CallSession) -> None:
-        self._by_call.pop(session.call_id, None)
-        for leg in [session.caller_leg, *session.agent_legs]:
-            self._by_leg.pop(leg, None)
-
-    def __iter__(self) -> Iterator[CallSession]:
-        return iter(list(self._by_call.values()))
-
-    def __len__(self) -> int:
-        return len(self._by_call)

@@ -23,9 +23,10 @@ from gateway.store.records import OutboxMessage
 PREFIX = "io.contactgw."
 
 RouteKind = Literal["queue", "closed", "voicemail", "unknown"]
-OfferFailureReason = Literal["no-answer", "busy", "rejected", "unreachable"]
+OfferFailureReason = Literal["no-answer", "busy", "rejected", "unreachable", "cancelled"]
 HangupParty = Literal["caller", "agent", "system"]
 AlertLevel = Literal["warning", "critical", "cleared"]
+RecordingRole = Literal["caller", "agent", "stereo", "voicemail"]
 
 
 class EventData(Protocol):
@@ -185,7 +186,7 @@ class CallCompleted:
 
 @dataclass(frozen=True, slots=True)
 class RecordingFile:
-    role: Literal["caller", "agent", "stereo", "voicemail"]
+    role: RecordingRole
     path: str
     bytes: int
     duration_seconds: float

@@ -26,6 +26,7 @@ from gateway.metrics import Metrics
 from gateway.store.cdr import CdrStore
 from gateway.store.engine import Database
 from gateway.store.migrate import migrate
+from gateway.store.outbox import OutboxStore
 from gateway.store.records import CallRecord
 from routing import build_routing_table
 from tests.support.clock import ManualClock
@@ -54,9 +55,10 @@ class FakePool:
 class Rig:
     def __init__(
         self, *, board: Switchboard, driver: CallDriver, pool: FakePool, cdr: CdrStore,
-        clock: ManualClock, metrics: Metrics, tmp: Path,
+        clock: ManualClock, metrics: Metrics, tmp: Path, outbox: OutboxStore,
     ) -> None:  # fmt: skip
         self.board, self.driver, self.pool, self.cdr = board, driver, pool, cdr
+        self.outbox = outbox
         self.clock, self.metrics, self.tmp = clock, metrics, tmp
         self.engine = board.engine
 
@@ -86,7 +88,7 @@ class Rig:
         )  # fmt: skip
 
     def session(self) -> CallSession:
-        (s,) = list(self.board.sessions)
+        (s,) = list(self.board.calls.sessions())
         return s
 
     async def record(self, call_id: str) -> CallRecord:
@@ -128,7 +130,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         routing=lambda: table,
     )  # fmt: skip
     clock, pool, cdr, metrics = ManualClock(), FakePool(), CdrStore(db), Metrics()
-    driver = CallDriver(board, pool=pool, cdr=cdr, metrics=metrics, clock=clock)
+    outbox = OutboxStore(db)
+    driver = CallDriver(board, pool=pool, cdr=cdr, outbox=outbox, metrics=metrics, clock=clock)
     driver.feed(ev.AddQueue(QueueConfig("sales", offer_timeout=10, wrap_up=5)))
     driver.feed(
         ev.AddQueue(
@@ -144,7 +147,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     )  # fmt: skip
     driver.feed(ev.AddAgent(AgentConfig("alice", queues=("sales",))))
     yield Rig(board=board, driver=driver, pool=pool, cdr=cdr, clock=clock, metrics=metrics,
-              tmp=tmp_path)  # fmt: skip
+              tmp=tmp_path, outbox=outbox)  # fmt: skip
     driver.close()
     await db.close()
 

@@ -28,8 +28,12 @@ def test_edge_gets_one_destination_per_worker_and_the_trunk_allow_list() -> None
     settings = load_settings(EXAMPLE)
     edge = build.edge_settings(settings)
     ports = [w.port for w in edge.workers]
-    assert ports == list(range(settings.workers.first_sip_port,
-                               settings.workers.first_sip_port + settings.workers.count))
+    assert ports == list(
+        range(
+            settings.workers.first_sip_port,
+            settings.workers.first_sip_port + settings.workers.count,
+        )
+    )
     assert {w.maxload for w in edge.workers} == {settings.workers.callers_per_worker}
     assert [(t.network, t.name) for t in edge.trunk_sources] == [("127.0.0.1/32", "sipp")]
 

@@ -142,6 +142,9 @@ async def test_finalise_makes_the_stereo_file_then_closes_the_record_once(rig: R
     assert rate == 8000 and channels.shape[1] == 2
     assert abs(channels[:, 0]).mean() > 5 * abs(channels[:, 1]).mean()  # caller on the left
     assert Path(row.recording_stereo + ".sha256").is_file()
+    assert rig.driver.calls_in_flight() == 1  # call.completed waits for the wrap-up
+    rig.step(5.0)
+    await rig.settle()
     assert rig.driver.calls_in_flight() == 0  # nothing kept for a finished call
 
 
@@ -162,7 +165,7 @@ async def test_finalise_timeout_closes_the_record_of_a_call_whose_recording_neve
     await rig.settle()
     row = await rig.record(s.call_id)
     assert row.ended_at is not None and row.disposition == "answered"
-    assert s.phase is Phase.FINALISED and len(rig.board.sessions) == 0
+    assert s.phase is Phase.FINALISED and len(rig.board.calls) == 0
 
 
 async def test_agent_no_answer_is_reported_and_the_engine_moves_on(rig: Rig) -> None:
@@ -344,7 +347,7 @@ async def test_a_trunk_that_puts_the_did_in_to_is_routed_on_to(rig: Rig) -> None
             )
         )  # fmt: skip
     await rig.settle()
-    queues = {s.caller_leg: s.queue for s in rig.board.sessions}
+    queues = {s.caller_leg: s.queue for s in rig.board.calls.sessions()}
     assert queues == {"w1-in-1": "sales", "w1-in-2": "empty"}
 
 

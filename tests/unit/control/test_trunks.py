@@ -9,8 +9,13 @@ from gateway.ipc import protocol as p
 from gateway.metrics import Metrics
 from tests.support.clock import ManualClock
 
-REG = p.Register(account="carrier", registrar="sip:203.0.113.5", id_uri="sip:gw@203.0.113.5",
-                 username="gw", password="pw")
+REG = p.Register(
+    account="carrier",
+    registrar="sip:203.0.113.5",
+    id_uri="sip:gw@203.0.113.5",
+    username="gw",
+    password="pw",
+)
 
 
 class FakePool:
@@ -29,8 +34,13 @@ class FakePool:
 
 
 def state(registered: bool, code: int) -> p.RegistrationState:
-    return p.RegistrationState(account="carrier", code=code, reason="", registered=registered,
-                               expires=300 if registered else 0)
+    return p.RegistrationState(
+        account="carrier",
+        code=code,
+        reason="",
+        registered=registered,
+        expires=300 if registered else 0,
+    )
 
 
 async def test_a_failed_registration_is_retried_then_backs_off_and_resets() -> None:
