@@ -14,10 +14,11 @@ once). The engine keeps two invariants after every call:
 2. *Ownership*: an agent is offered or holds at most one call; a call is in at most one
    queue; every call ends exactly once (connected-and-ended, abandoned, or diverted).
 
-The engine is a façade over parts that each own their data; imports go one way:
+The engine is a façade over parts that each own their data; imports go one way
+(the engine builds all three and hands them the shared command list and counter):
 
-    engine ──► matcher ──► waitlist ──► runtime, timers, skills, states, kpi
-                  └──────► roster ───┘
+    engine ──► matcher ──► waitlist ──► runtime, timers, skills, states, kpi, model
+                  └──────► roster ───┘    (neither knows the other)
 
 - `Roster` (acd.roster): queues, agents, membership; the one place agent state changes.
 - `Waitlist` (acd.waitlist): calls, queue lines, call timers; the one place call state

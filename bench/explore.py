@@ -34,19 +34,23 @@ def falsifying(output: str) -> str:
     lines = output.splitlines()
     errors = [line for line in lines if line.startswith("E ")][:8]
     start = next((i for i, line in enumerate(lines) if line.startswith("Falsifying")), None)
+    if start is None and errors:  # an explicit @example failed: it is all in "E" lines
+        return "\n".join(line for line in lines if line.startswith(("E ", "FAILED")))
     if start is None:  # not a hypothesis failure (an error, a timeout): show the end
         return "\n".join(lines[-60:])
     return "\n".join(errors + lines[start:])
 
 
-def batch(tests: list[str], seed: int, examples: int, timeout: float) -> tuple[bool, str]:
+def batch(tests: list[str], seed: int, examples: int, timeout: float) -> tuple[int, str]:
+    """Run one batch; pytest's exit status (0 passed, 1 a test failed, else could not
+    run: collection error, usage error, ...) and its output."""
     env = dict(os.environ, HYPOTHESIS_PROFILE="explore", HYPOTHESIS_EXAMPLES=str(examples))
     cmd = [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-x",
         f"--hypothesis-seed={seed}", f"--timeout={int(timeout)}", *tests,
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    return proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.returncode, proc.stdout + proc.stderr
 
 
 def main() -> int:
@@ -64,12 +68,13 @@ def main() -> int:
         seed = args.seed if args.seed is not None and batches == 0 else rng.getrandbits(32)
         remaining = deadline - time.monotonic()
         t0 = time.monotonic()
-        ok, output = batch(args.tests, seed, args.examples, remaining + GRACE_SECONDS)
+        rc, output = batch(args.tests, seed, args.examples, remaining + GRACE_SECONDS)
+        ok = rc == 0
         batches += 1
         took = time.monotonic() - t0
         print(f"batch {batches}: seed {seed}, {args.examples} examples per test, "
               f"{took:.0f} s: {'ok' if ok else 'FALSIFIED'}", flush=True)  # fmt: skip
-        if not ok and "Falsifying" not in output:  # broken tests, not a found case
+        if rc not in (0, 1):  # broken tests, not a found case
             print(falsifying(output), flush=True)
             print("the tests did not run: fix that first", flush=True)
             return 2
