@@ -117,6 +117,22 @@ class Metrics:
         self.edge_up = Gauge(
             "contactgw_edge_up", "1 if the Kamailio edge is running and answering RPC", registry=r
         )
+        self.events_published = Counter(
+            "contactgw_events_published",
+            "Events the broker acknowledged (PUBACK), by CloudEvents type",
+            ["type"],
+            registry=r,
+        )
+        self.events_pending = Gauge(
+            "contactgw_events_pending",
+            "Outbox events not yet acknowledged by the broker",
+            registry=r,
+        )
+        self.events_broker_connected = Gauge(
+            "contactgw_events_broker_connected",
+            "1 while the events publisher is connected to the MQTT broker",
+            registry=r,
+        )
         self._agent_states: dict[str, set[str]] = {}
 
     # -- calls and queues ---------------------------------------------------------
@@ -215,6 +231,19 @@ class Metrics:
 
     def set_edge_up(self, up: bool) -> None:
         self.edge_up.set(1 if up else 0)
+
+    # -- events ---------------------------------------------------------------------
+
+    def events_acknowledged(self, types: Iterable[str]) -> None:
+        """One count per acknowledged event, by its type."""
+        for event_type in types:
+            self.events_published.labels(type=event_type).inc()
+
+    def set_events_pending(self, count: int) -> None:
+        self.events_pending.set(count)
+
+    def set_events_broker_connected(self, connected: bool) -> None:
+        self.events_broker_connected.set(1 if connected else 0)
 
     # -- exposition ---------------------------------------------------------------
 
