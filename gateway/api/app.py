@@ -7,10 +7,11 @@ raises `errors.ControlError` subclasses, mapped to HTTP in one table (errors.py)
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gateway.api.errors import install_error_handlers
@@ -34,6 +35,16 @@ class ControlPlaneApi(Protocol):
     async def call_records(self, limit: int) -> list[dict[str, Any]]: ...
 
 
+class EventsApi(Protocol):
+    """What the events routes need (implemented by gateway.events.replay.EventsReplay);
+    `page` raises ValueError with the reason for a cursor or limit it cannot serve."""
+
+    async def page(
+        self, after: str | None, type: str | None, subject: str | None, limit: int
+    ) -> dict[str, Any]: ...
+    def schema_file(self, name: str) -> Path | None: ...
+
+
 def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     """With `api.admin_token` set, every non-ops route needs `Authorization: Bearer <token>`."""
     token = request.app.state.admin_token
@@ -48,7 +59,9 @@ class PauseRequest(BaseModel):
     reason: str = Field(default="break", min_length=1, max_length=64, pattern=r"^[\w .-]+$")
 
 
-def create_app(control: ControlPlaneApi, admin_token: str | None = None) -> FastAPI:
+def create_app(
+    control: ControlPlaneApi, admin_token: str | None = None, *, events: EventsApi | None = None
+) -> FastAPI:
     app = FastAPI(
         title="contactgw",
         version="0.1.0",
@@ -110,4 +123,35 @@ def create_app(control: ControlPlaneApi, admin_token: str | None = None) -> Fast
     ) -> list[dict[str, Any]]:
         return await control.call_records(limit)
 
+    if events is not None:
+        _add_event_routes(app, events)
     return app
+
+
+def _add_event_routes(app: FastAPI, events: EventsApi) -> None:
+    @app.get(
+        "/events",
+        tags=["events"],
+        summary="Retained call events (CloudEvents), oldest first, after a cursor",
+        description="`after`: the id of the last event seen, or the `next` of the last "
+        "page. Page on until `next` is null.",
+    )
+    async def list_events(
+        _: Authorized,
+        after: str | None = None,
+        type: str | None = None,
+        subject: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        try:
+            return await events.page(after, type, subject, limit)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    @app.get("/events/schemas/{name}", tags=["events"], summary="An event's JSON Schema")
+    def event_schema(name: str) -> FileResponse:
+        path = events.schema_file(name)
+        if path is None:
+            raise HTTPException(404, f"no schema {name!r}")
+        media = "application/schema+json" if name.endswith(".json") else "application/yaml"
+        return FileResponse(path, media_type=media)

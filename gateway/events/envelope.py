@@ -18,6 +18,7 @@ queue and subject levels (names in the configuration cannot contain them anyway)
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +71,23 @@ def to_cloudevent(msg: OutboxMessage, *, source: str, dataschema_base: str) -> d
         event["queue"] = msg.queue
     event["data"] = dict(msg.payload)
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class EventFormat:
+    """How this gateway renders its events: CloudEvents ``source``, the base URL of the
+    schemas (``dataschema``), the topic prefix. One value shared by the publisher and
+    the replay API, so an event looks the same live and replayed."""
+
+    source: str
+    dataschema_base: str
+    topic_prefix: str = "contactgw"
+
+    def cloudevent(self, msg: OutboxMessage) -> dict[str, Any]:
+        return to_cloudevent(msg, source=self.source, dataschema_base=self.dataschema_base)
+
+    def topic(self, msg: OutboxMessage) -> str:
+        return topic_for(msg, self.topic_prefix)
 
 
 def mqtt_user_properties(event: dict[str, Any]) -> list[tuple[str, str]]:

@@ -31,7 +31,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.events.envelope import CONTENT_TYPE, mqtt_user_properties, to_cloudevent, topic_for
+from gateway.events.envelope import CONTENT_TYPE, EventFormat, mqtt_user_properties
 from gateway.metrics import Metrics
 from gateway.store.outbox import OutboxStore
 from gateway.store.records import OutboxMessage
@@ -53,15 +53,6 @@ class PublisherState:
     pending: int
     published: int
     last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EventFormat:
-    """What turns a row into a message: the CloudEvents source, schema base, topic prefix."""
-
-    source: str
-    dataschema_base: str
-    topic_prefix: str
 
 
 class OutboxPublisher:
@@ -162,11 +153,9 @@ class OutboxPublisher:
         acked: list[OutboxMessage] = []
 
         async def one(msg: OutboxMessage) -> None:
-            event = to_cloudevent(
-                msg, source=self._format.source, dataschema_base=self._format.dataschema_base
-            )
+            event = self._format.cloudevent(msg)
             await client.publish(
-                topic_for(msg, self._format.topic_prefix),
+                self._format.topic(msg),
                 json.dumps(event, separators=(",", ":")).encode(),
                 qos=1,
                 properties=_properties(event),
