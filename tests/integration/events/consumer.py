@@ -28,6 +28,7 @@ class Consumer:
     address: BrokerAddress
     topic: str = "contactgw/#"
     identifier: str = "test-consumer"
+    session_expiry_s: int = 3600  # 0: a clean session, forgotten while offline
     received: list[Received] = field(default_factory=list)
     subscribed: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
@@ -45,7 +46,9 @@ class Consumer:
     async def _run(self) -> None:
         while True:
             try:
-                client = self.address.client(self.identifier, session_expiry_s=3600)
+                client = self.address.client(
+                    self.identifier, session_expiry_s=self.session_expiry_s
+                )
                 async with client:
                     await client.subscribe(self.topic, qos=1)
                     self.subscribed.set()
