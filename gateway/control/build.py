@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from acd import model as acd
+from gateway.control.alerts import KPIS, Thresholds
 from gateway.control.flow_settings import FlowSettings, QueueMedia
 from gateway.edge.settings import EdgeSettings, TrunkSource, WorkerDestination
 from gateway.ipc import protocol as p
@@ -73,6 +74,17 @@ def agent_configs(settings: Settings) -> list[acd.AgentConfig]:
         acd.AgentConfig(agent_id=user, queues=a.queues, skills=dict(a.skills), rank=a.rank)
         for user, a in settings.routing.agents.items()
     ]
+
+
+def alert_rules(settings: Settings) -> dict[str, dict[str, Thresholds]]:
+    """Queue -> KPI -> thresholds, for the KPIs that have any."""
+    rules: dict[str, dict[str, Thresholds]] = {}
+    for name, q in settings.routing.queues.items():
+        for kpi in KPIS:
+            t = getattr(q.alerts, kpi)
+            if t is not None and (t.warning is not None or t.critical is not None):
+                rules.setdefault(name, {})[kpi] = Thresholds(t.warning, t.critical)
+    return rules
 
 
 def engine_settings(settings: Settings) -> acd.EngineSettings:

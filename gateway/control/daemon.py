@@ -23,16 +23,20 @@ from acd import events as ev
 from acd.engine import Engine
 from gateway.api.app import create_app
 from gateway.control import build
+from gateway.control.alerts import AlertTracker
 from gateway.control.announcements import PromptSet
 from gateway.control.api_facade import ApiFacade
 from gateway.control.clock import LoopClock
 from gateway.control.driver import CallDriver
+from gateway.control.event_writer import EventWriter
 from gateway.control.observer import Observer
 from gateway.control.presence import Presence
 from gateway.control.retention import run_retention
 from gateway.control.switchboard import Switchboard
 from gateway.control.trunks import TrunkRegistration, Trunks
 from gateway.edge.manager import EdgeManager
+from gateway.events import catalogue as ce
+from gateway.events.publisher import OutboxPublisher
 from gateway.ipc import protocol as p
 from gateway.metrics import Metrics
 from gateway.settings import Settings
@@ -60,6 +64,7 @@ class ControlPlane:
         self._stopping = asyncio.Event()
         self._api_server: uvicorn.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
+        self.publisher: OutboxPublisher | None = None  # mqtt.enabled: false leaves it None
 
     # ------------------------------------------------------------------ start
     async def start(self) -> None:
@@ -98,20 +103,24 @@ class ControlPlane:
         # The pool reports to self._on_pool_event, which hands call events to self.calls:
         # both exist before the pool starts, so no event can arrive earlier.
         self.pool = WorkerPool(build.pool_config(s, rundir / "logs"), on_event=self._on_pool_event)
+        outbox = OutboxStore(self.db)
+        self.events = EventWriter(outbox, clock, self._events_written)
         self.calls = CallDriver(
             board,
             pool=self.pool,
             cdr=self.cdr,
-            outbox=OutboxStore(self.db),
+            outbox=outbox,
             metrics=self.metrics,
             clock=clock,
             make_stereo=s.recordings.stereo,
+            events_written=self._events_written,
         )
         self.trunks = Trunks(
             self.pool,
             self.metrics,
             [TrunkRegistration(name, reg) for name, reg in build.trunk_registers(s)],
             clock=clock,
+            events=self.events,
         )
         self.presence = Presence(
             self.calls, {u: True for u in s.routing.agents}, self._registered_users
@@ -125,6 +134,8 @@ class ControlPlane:
             db=self.db,
             callers_per_worker=s.workers.callers_per_worker,
             kpi_window=s.acd.kpi_window,
+            alerts=AlertTracker(build.alert_rules(s)),
+            events=self.events,
         )
 
         await self.pool.start()
@@ -177,14 +188,21 @@ class ControlPlane:
         event = pe.event
         match event:
             case WorkerUp():
+                self.events.emit(ce.WorkerUp(pe.worker_id, event.pid))
                 asyncio.get_running_loop().create_task(self._worker_state(pe.worker_id, "active"))
             case WorkerDown():
                 log.warning("worker %s down (exit %s)", pe.worker_id, event.exit_code)
+                self.events.emit(ce.WorkerDown(pe.worker_id, event.exit_code, len(event.legs)))
                 asyncio.get_running_loop().create_task(self._worker_lost(pe.worker_id))
             case p.RegistrationState():
                 self.trunks.on_registration_state(event)
             case _:  # the call events; the switchboard ignores capacity reports
                 self.calls.on_worker_event(pe.worker_id, event)
+
+    def _events_written(self) -> None:
+        """New rows in the outbox: wake the publisher (it also polls)."""
+        if self.publisher is not None:
+            self.publisher.notify()
 
     async def _worker_lost(self, worker_id: str) -> None:
         """Stop sending calls to it, and end its dialogs at the edge: the carrier and the
@@ -236,6 +254,7 @@ class ControlPlane:
         self._retention.cancel()
         self.calls.close()
         await self._step("call records", self.calls.settled(), 10)
+        await self._step("platform events", self.events.settled(), 5)
         if self._api_server is not None:
             self._api_server.should_exit = True
             if self._api_task is not None:

@@ -13,7 +13,9 @@ from collections import Counter
 from sqlalchemy import text
 
 from acd.engine import Engine
+from gateway.control.alerts import AlertTracker
 from gateway.control.clock import Clock
+from gateway.control.event_writer import EventSink
 from gateway.edge.manager import EdgeManager
 from gateway.metrics import Metrics
 from gateway.store.engine import Database
@@ -50,8 +52,12 @@ class Observer:
         db: Database,
         callers_per_worker: int,
         kpi_window: float,
+        alerts: AlertTracker | None = None,
+        events: EventSink | None = None,
         interval: float = 1.0,
     ) -> None:
+        self.alerts = alerts or AlertTracker({})
+        self._events = events
         self._engine, self._clock, self._metrics = engine, clock, metrics
         self._pool, self._edge = pool, edge
         self._callers_per_worker = callers_per_worker
@@ -82,8 +88,14 @@ class Observer:
     async def sample(self) -> None:
         engine, now = self._engine, self._clock.now().mono
         for queue, counts in agent_states_by_queue(engine).items():
-            self._metrics.observe_kpis(engine.queue_kpis(queue, now, self._window))
+            kpis = engine.queue_kpis(queue, now, self._window)
+            self._metrics.observe_kpis(kpis)
             self._metrics.set_agents(queue, dict(counts))
+            for crossing in self.alerts.observe(queue, kpis):
+                log.warning("queue %s: %s %s (%s)", queue, crossing.kpi, crossing.level,
+                            crossing.value)  # fmt: skip
+                if self._events is not None:
+                    self._events.emit(crossing)
         for worker in self._pool.workers():
             # slots are conversations: caller legs bounded by callers_per_worker
             self._metrics.set_worker(

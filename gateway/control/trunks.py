@@ -16,6 +16,8 @@ from typing import Protocol
 
 from gateway.api.views import TrunkHealth
 from gateway.control.clock import Clock, TimerHandle
+from gateway.control.event_writer import EventSink
+from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
 from gateway.metrics import Metrics
@@ -55,9 +57,10 @@ class Trunks:
         metrics: Metrics,
         trunks: list[TrunkRegistration],
         clock: Clock,
+        events: EventSink | None = None,
         max_backoff: float = 60.0,
     ) -> None:
-        self._clock = clock
+        self._clock, self._events = clock, events
         self._max_backoff = max_backoff
         self._stopping = False
         self._pool = pool
@@ -92,6 +95,11 @@ class Trunks:
                 "registered" if e.registered else "not registered",
                 e.code,
                 e.reason,
+            )
+        if (state.registered, state.code) != (e.registered, e.code) and self._events:
+            home = self._pool.registration_home(e.account)
+            self._events.emit(
+                ce.TrunkRegistrationChanged(e.account, e.registered, e.code, e.reason, home)
             )
         state.registered, state.code, state.reason = e.registered, e.code, e.reason
         if e.registered:

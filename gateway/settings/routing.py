@@ -139,6 +139,35 @@ class RelaxStep(Model):
     drop: tuple[str, ...] = ()
 
 
+class Threshold(Model):
+    """Alert levels of one KPI; for ``service_level`` lower is worse, so ``critical``
+    is below ``warning``; for the others it is above."""
+
+    warning: float | None = None
+    critical: float | None = None
+
+
+class QueueAlerts(Model):
+    """KPI thresholds for alerts (``queue.threshold_crossed`` events, the wallboard)."""
+
+    waiting: Threshold | None = None  # calls waiting
+    longest_wait: Threshold | None = None  # seconds the oldest caller has waited
+    service_level: Threshold | None = None  # 0..1, answered within sl_threshold
+    abandon_rate: Threshold | None = None  # 0..1, over the KPI window
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QueueAlerts:
+        for name in ("waiting", "longest_wait", "service_level", "abandon_rate"):
+            t: Threshold | None = getattr(self, name)
+            if t is None or t.warning is None or t.critical is None:
+                continue
+            lower_is_worse = name == "service_level"
+            if (t.critical > t.warning) if lower_is_worse else (t.critical < t.warning):
+                side = "below" if lower_is_worse else "above"
+                raise ValueError(f"{name}: critical must be {side} warning")
+        return self
+
+
 class QueueSettings(Model):
     """One queue: routing keys (schedule, closed_action) and ACD options (seconds)."""
 
@@ -159,6 +188,7 @@ class QueueSettings(Model):
     music: str | None = "default"
     greeting: str | None = None
     announcements: Announcements = Announcements()
+    alerts: QueueAlerts = QueueAlerts()
     schedule: Name | Schedule | None = None
     closed_action: Action | None = None
 

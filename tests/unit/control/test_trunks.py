@@ -81,3 +81,23 @@ async def step(clock: ManualClock, seconds: float) -> None:
     clock.advance(seconds)
     for _ in range(3):
         await asyncio.sleep(0)
+
+
+async def test_registration_changes_are_reported_as_events_once_each() -> None:
+    class Sink:
+        def __init__(self) -> None:
+            self.events: list[object] = []
+
+        def emit(self, data: object) -> None:
+            self.events.append(data)
+
+    sink, clock = Sink(), ManualClock()
+    trunks = Trunks(FakePool(), Metrics(), [TrunkRegistration("carrier", REG)], clock=clock,
+                    events=sink)  # type: ignore[arg-type]  # fmt: skip
+    await trunks.start()
+    trunks.on_registration_state(state(True, 200))
+    trunks.on_registration_state(state(True, 200))  # a refresh: no news
+    trunks.on_registration_state(state(False, 408))
+    assert [(e.registered, e.code, e.worker) for e in sink.events] == [  # type: ignore[attr-defined]
+        (True, 200, "w1"), (False, 408, "w1")]  # fmt: skip
+    await trunks.stop()
