@@ -13,6 +13,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "run": "start the gateway: edge, worker pool, control plane and API",
     "simulate": "run the ACD engine in a discrete-event simulation and print KPIs",
+    "events": "call events: `events tail` prints them live from the broker",
 }
 
 
