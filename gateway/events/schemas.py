@@ -304,7 +304,9 @@ def asyncapi(prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
 
 def _channel(cls: type[EventData], key: str, prefix: str) -> dict[str, Any]:
     has_queue = "queue" in {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    queue: dict[str, Any] = {"description": "The event's queue; `-` when it has none."}
+    queue: dict[str, Any] = {
+        "description": "The event's queue; `-` when it has none (`/`, `+`, `#` sent as `_`)."
+    }
     if not has_queue:
         queue = {"description": "This event concerns no queue.", "enum": ["-"]}
     return {
@@ -313,7 +315,10 @@ def _channel(cls: type[EventData], key: str, prefix: str) -> dict[str, Any]:
         "description": cls.DESCRIPTION,
         "parameters": {
             "queue": queue,
-            "subject": {"description": f"The CloudEvents subject: the `{cls.SUBJECT}` field."},
+            "subject": {
+                "description": f"The CloudEvents subject, the `{cls.SUBJECT}` field"
+                " (`/`, `+`, `#` sent as `_`)."
+            },
         },
         "messages": {key: {"$ref": f"#/components/messages/{key}"}},
     }

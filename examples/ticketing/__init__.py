@@ -1,0 +1,1 @@
+"""A ticketing consumer of the gateway's call events (see README.md)."""
