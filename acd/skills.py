@@ -41,25 +41,17 @@ class Relaxation(NamedTuple):
 
 
 NO_RELAXATION = Relaxation()
+_NONE: frozenset[str] = frozenset()
 
 
 def relaxation(steps: tuple[RelaxStep, ...], steps_taken: int) -> Relaxation:
     """The relaxation after the first `steps_taken` steps of a queue."""
-    lower = 0
-    dropped: frozenset[str] = frozenset()
+    lower, dropped = 0, _NONE
     for step in steps[:steps_taken]:
         lower += step.lower_by
-        dropped |= step.drop
+        if step.drop:
+            dropped = dropped | step.drop
     return Relaxation(lower, dropped)
-
-
-def _relaxed(levels: Mapping[str, int], r: Relaxation, into: dict[str, int]) -> None:
-    lower, dropped = r
-    for name, level in levels.items():
-        if name not in dropped:
-            level = max(1, level - lower)
-            if level > into.get(name, 0):
-                into[name] = level
 
 
 def requirement(
@@ -71,10 +63,23 @@ def requirement(
 ) -> Requirement:
     """The requirement after `steps_taken` of the queue's relaxation steps, sorted by
     skill name. `carried`: what the call's own skills earned in earlier queues."""
-    here = relaxation(steps, steps_taken)
-    merged: dict[str, int] = {}
-    _relaxed(queue_skills, here, merged)
-    _relaxed(call_skills, here.widen(carried), merged)
+    lower, dropped = 0, _NONE  # relaxation(steps, steps_taken), inlined (hot path)
+    for step in steps[:steps_taken]:
+        lower += step.lower_by
+        if step.drop:
+            dropped = dropped | step.drop
+    merged = dict(queue_skills)
+    if lower or dropped:  # the queue's own skills relax with its steps only
+        merged = {n: max(1, v - lower) for n, v in merged.items() if n not in dropped}
+    lower = max(lower, carried.lower)  # the call's own skills: the looser of both (widen)
+    if carried.dropped:
+        dropped = dropped | carried.dropped
+    get = merged.get
+    for name, level in call_skills.items():
+        if name not in dropped:
+            level = max(1, level - lower)
+            if level > get(name, 0):
+                merged[name] = level
     return tuple(sorted(merged.items()))
 
 
