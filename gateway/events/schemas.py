@@ -105,9 +105,7 @@ def _type_schema(hint: Any, defs: dict[str, Schema]) -> Schema:
         return _literal_schema(args)
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         return {"type": "array", "items": _type_schema(args[0], defs)}
-    if hint is bool:  # before int: the hints name the type exactly, but be explicit
-        return {"type": "boolean"}
-    if hint in _SCALARS:
+    if hint in _SCALARS:  # exact types: a bool hint is not taken for an int
         return dict(_SCALARS[hint])
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         defs.setdefault(hint.__name__, {"title": hint.__name__, **_object_schema(hint, defs)})
@@ -116,6 +114,7 @@ def _type_schema(hint: Any, defs: dict[str, Schema]) -> Schema:
 
 
 _SCALARS: dict[Any, Schema] = {
+    bool: {"type": "boolean"},
     str: {"type": "string"},
     int: {"type": "integer"},
     float: {"type": "number"},
