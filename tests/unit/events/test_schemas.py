@@ -13,6 +13,7 @@ from gateway.events import catalogue, schemas
 from gateway.events.catalogue import CATALOGUE, CallCompleted, RecordingReady, build, payload
 from gateway.events.envelope import to_cloudevent
 
+from .contract import assert_valid_cloudevent, violations
 from .samples import AT, every_sample, sample
 
 FORMATS = Draft202012Validator.FORMAT_CHECKER
@@ -167,6 +168,24 @@ def test_the_envelopes_we_publish_validate_and_name_their_data_schema() -> None:
         assert errors(schemas.envelope_schema(), event) == [], cls.TYPE
         assert errors(schemas.event_schema(cls), event["data"]) == [], cls.TYPE
         assert str(event["dataschema"]).endswith(schemas.schema_file(cls))
+        assert_valid_cloudevent(event)  # and by the committed files
+
+
+def test_the_contract_check_reports_what_is_wrong() -> None:
+    event = to_cloudevent(
+        dataclasses.replace(build(sample(CallCompleted), at=AT), sequence=1),
+        source="urn:contactgw:test",
+        dataschema_base="http://127.0.0.1:8080/events/schemas",
+    )
+    assert violations(event) == []
+    broken = event | {"sequence": 1, "data": dict(event["data"], queue=7)}
+    assert violations(broken) == [
+        "envelope: 1 is not of type 'string'",
+        "data: 7 is not of type 'string', 'null'",
+    ]
+    assert violations(event | {"dataschema": "http://x/nope.v1.json"}) == [
+        "dataschema 'http://x/nope.v1.json' names no file in docs/events/"
+    ]
 
 
 def test_jsonschema_is_the_2020_12_validator() -> None:

@@ -16,6 +16,7 @@ from gateway.events import catalogue as c
 from gateway.events.envelope import to_cloudevent
 
 from .call_story import CALL, RECORDING_URL, answered_call, cloudevent
+from .contract import assert_valid_cloudevent
 
 T0 = answered_call()[0]["time"]
 
@@ -28,6 +29,11 @@ def run_all(events: list[dict[str, Any]]) -> tuple[Ticket | None, list[Outcome]]
         ticket = step.ticket
         outcomes.append(step.outcome)
     return ticket, outcomes
+
+
+def test_the_call_story_keeps_to_the_published_contract() -> None:
+    for event in answered_call():
+        assert_valid_cloudevent(event)
 
 
 def test_a_whole_call_ends_in_one_closed_ticket_with_the_summary() -> None:
