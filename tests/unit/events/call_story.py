@@ -14,7 +14,7 @@ from gateway.events.catalogue import Event, build
 CALL = "5f0c2d1e-91b4-4f7e-8d2a-0c3e9b1a7d42"
 T0 = datetime(2026, 12, 1, 14, 0, 0, tzinfo=UTC)
 RTP = c.RtpSummary(rx_packets=600, rx_loss=2, rx_jitter_ms=3.5, tx_packets=598, tx_loss=0)
-RECORDING_URL = f"/recordings/{CALL}/stereo.wav"
+RECORDING_URL = f"/calls/{CALL}/recording"  # as gateway.control.driver.recording_url
 
 
 def cloudevent(data: Event, sequence: int, at: datetime) -> dict[str, Any]:
