@@ -214,9 +214,9 @@ class Engine:
         a = self._roster.agent(e.config.agent_id)
         available = a.state is _AS.AVAILABLE
         left = self._roster.update_agent(a, e.config, now)
+        self._matcher.check_leave(left, now)  # first: their callers may come its way
         if available:  # re-matched with its new skills and queues
             self._matcher.agent_ready(a, now)
-        self._matcher.check_leave(left, now)
 
     # ================================================================ agent actions
     def _login(self, e: ev.AgentLogin, now: float) -> None:

@@ -9,6 +9,10 @@ the two sides of matching that keep work conserved (acd.engine's invariant 1):
   pause/logout, else takes the best eligible QUEUED call over its queues (heavier queue
   weight, then higher priority, then earlier original arrival), else goes idle.
 
+Within one step, the callers of a queue that the step left empty (leave-when-empty) are
+moved on *before* anything is matched, so an agent never takes a later caller while an
+earlier one is still on its way into the same queue.
+
 Moving a call into a queue (`place`) and along the overflow chain belongs here too,
 because every entry is followed by call-side matching. States change only through the
 roster (agents) and the waitlist (calls).
@@ -177,17 +181,15 @@ class Matcher:
         if failed:
             a.no_answer += 1
             limit_hit = a.no_answer >= self._settings.no_answer_pause_after
-        if limit_hit:
-            self._roster.auto_pause(a, now)
+        if limit_hit:  # paused (or logged out): queues it leaves empty are emptied
+            self._roster.auto_pause(a, now)  # first, so FIFO holds for their callers
+            self.check_leave(a.queues, now)
         else:
             self._roster.to(a, _AT.OFFER_ENDED, now)
         if failed and call.state is _CS.QUEUED:
             self.match_call(call, now)
-        if a.state is _AS.AVAILABLE:
-            if ready:
-                self.agent_ready(a, now)
-        elif limit_hit:
-            self.check_leave(a.queues, now)
+        if ready and a.state is _AS.AVAILABLE:
+            self.agent_ready(a, now)
 
     def cancel_offers(self, call: CallRt, now: float, reason: str) -> list[AgentRt]:
         """Withdraw every offer of `call`; the freed agents are returned, not yet matched,

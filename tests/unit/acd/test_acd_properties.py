@@ -227,8 +227,20 @@ _RELAXATION_LOST_ON_OVERFLOW = (
     + [("arrive", "q1", 2, {}), ("agent", "a4", "logout")]
 )
 
+# a2 moves q1 -> q2 and so empties q1: c0 overflowed into q2 only after a2 took c1.
+_UPDATE_EMPTIES_A_QUEUE = [
+    ("agent", "a1", "logout"),
+    ("agent", "a4", "logout"),
+    ("update", "a2", ["q1"], {"en": 1}),
+    ("arrive", "q1", 0, {"fr": 1}),
+    ("wait", 1.0),
+    ("arrive", "q2", 0, {}),
+    ("update", "a2", ["q2"], {"en": 1, "fr": 1}),
+] + [("hangup", 30)] * 23
+
 
 @example(_RELAXATION_LOST_ON_OVERFLOW, _LONGEST_IDLE)
+@example(_UPDATE_EMPTIES_A_QUEUE, _LONGEST_IDLE)
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile
 @given(st.lists(op, min_size=30, max_size=100), st.lists(strategy, min_size=3, max_size=3))
 def test_random_sequences_keep_the_invariants(

@@ -8,6 +8,7 @@ from acd_harness import Acd, of_type, offers
 from acd import commands as cmd
 from acd import events as ev
 from acd.model import (
+    AgentConfig,
     JoinPolicy,
     LeavePolicy,
     QueueConfig,
@@ -82,6 +83,33 @@ def test_relaxation_of_the_calls_own_skills_carries_over_an_overflow(acd: Acd) -
     faster = QueueConfig("backup", required_skills={"de": 1}, relax_steps=(RelaxStep(5, 2),))
     out = acd(ev.UpdateQueue(faster), at=51)
     assert offers(out) == [("c0", "german")]  # backup now lowers by 2: en 1
+
+
+def test_agent_moving_queues_takes_the_older_caller_its_leaving_empties_out(acd: Acd) -> None:
+    # the callers of a queue the update emptied overflow before the agent picks its work,
+    # so FIFO holds for them as it does for everyone else (found by reading the property)
+    acd.queue("back")
+    acd.queue("front", leave=LeavePolicy.IF_NO_LOGGED_IN, overflow=QueueTarget("back"))
+    acd.agent("a", ("front",), skills={"en": 1})
+    acd(ev.CallArrived("c0", "front", skills={"fr": 1}), at=0)  # a lacks fr
+    acd(ev.CallArrived("c6", "back"), at=1)
+    out = acd(ev.UpdateAgent(AgentConfig("a", ("back",), {"en": 1, "fr": 1})), at=2)
+    assert of_type(out, cmd.Overflowed) == [cmd.Overflowed("c0", "front", "back", "empty")]
+    assert acd.engine.waiting("back") == ["c0", "c6"]
+    assert offers(out) == [("c0", "a")]
+
+
+def test_auto_pause_that_empties_a_queue_moves_its_callers_before_rematching() -> None:
+    acd = Acd(no_answer_pause_after=1)
+    acd.queue("back")
+    acd.queue("side", leave=LeavePolicy.IF_ALL_PAUSED, overflow=QueueTarget("back"))
+    acd.agent("f", ("back", "side"))
+    acd.agent("b", ("back",), skills={"fr": 1})
+    acd(ev.CallArrived("c0", "side", skills={"fr": 1}), at=0)  # f lacks fr
+    assert offers(acd(ev.CallArrived("c", "back"), at=1)) == [("c", "f")]
+    out = acd(ev.OfferFailed("c", "f"), at=2)  # f auto-paused: "side" is all paused
+    assert acd.engine.waiting("back") == ["c0", "c"]
+    assert offers(out) == [("c0", "b")]
 
 
 def test_priority_within_queue_then_arrival_order(acd: Acd) -> None:
