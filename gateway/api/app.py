@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -33,6 +33,7 @@ class ControlPlaneApi(Protocol):
     def queues(self) -> list[QueueView]: ...
     def active_calls(self) -> list[ActiveCall]: ...
     async def call_records(self, limit: int) -> list[dict[str, Any]]: ...
+    async def recording_file(self, call_id: str, role: RecordingRole | None) -> Path: ...
 
 
 class EventsApi(Protocol):
@@ -53,6 +54,9 @@ def require_token(request: Request, authorization: Annotated[str | None, Header(
 
 
 Authorized = Annotated[None, Depends(require_token)]
+
+
+RecordingRole = Literal["stereo", "caller", "agent", "voicemail"]
 
 
 class PauseRequest(BaseModel):
@@ -122,6 +126,21 @@ def create_app(
         _: Authorized, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[dict[str, Any]]:
         return await control.call_records(limit)
+
+    @app.get(
+        "/calls/{call_id}/recording",
+        tags=["calls"],
+        summary="A finished call's recording (WAV)",
+        description="`role`: `stereo` (caller left, agent right), `caller`, `agent` or "
+        "`voicemail`; without it, the stereo file, else the voicemail or caller file. "
+        "404 until the call's record is closed (the `recording.ready` event).",
+        response_class=FileResponse,
+    )
+    async def get_recording(
+        call_id: str, _: Authorized, role: RecordingRole | None = None
+    ) -> FileResponse:
+        path = await control.recording_file(call_id, role)
+        return FileResponse(path, media_type="audio/wav", filename=f"{call_id}-{path.name}")
 
     if events is not None:
         _add_event_routes(app, events)

@@ -17,7 +17,7 @@ from acd.kpi import QueueKpis
 from gateway.events import catalogue as ce
 
 LOWER_IS_WORSE: Final = frozenset({"service_level"})
-KPIS: Final = ("waiting", "longest_wait", "service_level", "abandon_rate")
+KPIS: Final[tuple[ce.QueueKpi, ...]] = ("waiting", "longest_wait", "service_level", "abandon_rate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class Thresholds:
     critical: float | None = None
 
 
-def kpi_values(k: QueueKpis) -> dict[str, float | None]:
+def kpi_values(k: QueueKpis) -> dict[ce.QueueKpi, float | None]:
     abandon = k.abandoned / k.offered if k.offered else None
     return {
         "waiting": float(k.waiting),
@@ -36,7 +36,7 @@ def kpi_values(k: QueueKpis) -> dict[str, float | None]:
     }
 
 
-def level_of(kpi: str, value: float, t: Thresholds) -> tuple[ce.AlertLevel, float | None]:
+def level_of(kpi: ce.QueueKpi, value: float, t: Thresholds) -> tuple[ce.AlertLevel, float | None]:
     """The level `value` is at, and the threshold that put it there."""
 
     def worse(limit: float | None) -> bool:
@@ -52,12 +52,12 @@ def level_of(kpi: str, value: float, t: Thresholds) -> tuple[ce.AlertLevel, floa
 
 
 class AlertTracker:
-    def __init__(self, rules: Mapping[str, Mapping[str, Thresholds]]) -> None:
+    def __init__(self, rules: Mapping[str, Mapping[ce.QueueKpi, Thresholds]]) -> None:
         """`rules`: queue -> KPI name -> thresholds."""
         self._rules = {q: dict(r) for q, r in rules.items() if r}
-        self._levels: dict[tuple[str, str], ce.AlertLevel] = {}
+        self._levels: dict[tuple[str, ce.QueueKpi], ce.AlertLevel] = {}
 
-    def level(self, queue: str, kpi: str) -> ce.AlertLevel:
+    def level(self, queue: str, kpi: ce.QueueKpi) -> ce.AlertLevel:
         return self._levels.get((queue, kpi), "cleared")
 
     def observe(self, queue: str, kpis: QueueKpis) -> list[ce.QueueThresholdCrossed]:

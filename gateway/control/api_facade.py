@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from acd.engine import Engine
@@ -152,6 +154,29 @@ class ApiFacade:
             for s in self._calls.sessions()
             if s.phase in LIVE
         ]
+
+    async def recording_file(self, call_id: str, role: str | None) -> Path:
+        """The recording file of a finished call (`role` None: the best one there is)."""
+        try:
+            key = uuid.UUID(call_id)
+        except ValueError:
+            raise NotFound(f"no call {call_id!r}") from None
+        row = await self._cdr.get_call(key)
+        if row is None:
+            raise NotFound(f"no call {call_id!r}")
+        voicemail = row.recording_caller if row.disposition in ("voicemail", "closed") else None
+        files = {
+            "stereo": row.recording_stereo,
+            "caller": row.recording_caller,
+            "agent": row.recording_agent,
+            "voicemail": voicemail,
+        }
+        wanted = [role] if role else ["stereo", "voicemail", "caller"]
+        for name in wanted:
+            path = files.get(name)
+            if path and Path(path).is_file():
+                return Path(path)
+        raise NotFound(f"call {call_id} has no {role or ''} recording".replace("  ", " "))
 
     async def call_records(self, limit: int) -> list[dict[str, Any]]:
         rows = await self._cdr.calls(limit=limit)

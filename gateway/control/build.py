@@ -13,6 +13,7 @@ from acd import model as acd
 from gateway.control.alerts import KPIS, Thresholds
 from gateway.control.flow_settings import FlowSettings, QueueMedia
 from gateway.edge.settings import EdgeSettings, TrunkSource, WorkerDestination
+from gateway.events.catalogue import QueueKpi
 from gateway.ipc import protocol as p
 from gateway.settings import Action, QueueSettings, Settings
 from gateway.supervisor.config import PoolConfig
@@ -76,9 +77,9 @@ def agent_configs(settings: Settings) -> list[acd.AgentConfig]:
     ]
 
 
-def alert_rules(settings: Settings) -> dict[str, dict[str, Thresholds]]:
+def alert_rules(settings: Settings) -> dict[str, dict[QueueKpi, Thresholds]]:
     """Queue -> KPI -> thresholds, for the KPIs that have any."""
-    rules: dict[str, dict[str, Thresholds]] = {}
+    rules: dict[str, dict[QueueKpi, Thresholds]] = {}
     for name, q in settings.routing.queues.items():
         for kpi in KPIS:
             t = getattr(q.alerts, kpi)

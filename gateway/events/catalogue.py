@@ -6,8 +6,9 @@ turns one into an `OutboxMessage` for the outbox (written in the same transactio
 the state change it reports; `sequence` is assigned per subject by the store). The
 JSON Schemas in docs/events/ are generated from these classes, so the payload, the
 schema and the AsyncAPI document cannot drift apart. Consumers must ignore fields
-they do not know: a new optional field is not a version change; a removed or
-re-typed field is (VERSION + 1, and a new schema file).
+they do not know, and treat an enumeration value they do not know as "other": a new
+field or a new enumeration value is not a version change; a removed or re-typed field
+is (VERSION + 1, and a new schema file).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Literal, Protocol
 
-from gateway.store.records import OutboxMessage
+from gateway.store.records import Disposition, OutboxMessage
 
 PREFIX = "io.contactgw."
 
@@ -27,6 +28,8 @@ OfferFailureReason = Literal["no-answer", "busy", "rejected", "unreachable", "ca
 HangupParty = Literal["caller", "agent", "system"]
 AlertLevel = Literal["warning", "critical", "cleared"]
 RecordingRole = Literal["caller", "agent", "stereo", "voicemail"]
+AgentStateName = Literal["logged-out", "available", "offered", "on-call", "wrap-up", "paused"]
+QueueKpi = Literal["waiting", "longest_wait", "service_level", "abandon_rate"]
 
 
 class EventData(Protocol):
@@ -139,7 +142,7 @@ class CallEnded:
     call_id: str
     queue: str | None
     agent: str | None
-    disposition: str
+    disposition: Disposition
     hangup_by: HangupParty | None
     caller_sip_code: int | None
     ended_at: datetime
@@ -169,7 +172,7 @@ class CallCompleted:
     trunk: str | None
     queue: str | None
     agent: str | None
-    disposition: str
+    disposition: Disposition
     hangup_by: HangupParty | None
     arrived_at: datetime
     answered_at: datetime | None
@@ -229,8 +232,8 @@ class AgentStateChanged:
     SUBJECT: ClassVar[str] = "agent"
     DESCRIPTION: ClassVar[str] = "An agent changed state (login, offer, talk, wrap-up, pause...)."
     agent: str
-    state: str
-    previous_state: str
+    state: AgentStateName
+    previous_state: AgentStateName
     seconds_in_previous: float | None  # None: not known since this process started
     reason: str | None  # the pause reason, or what caused the change
     call_id: str | None
@@ -243,7 +246,7 @@ class QueueThresholdCrossed:
     SUBJECT: ClassVar[str] = "queue"
     DESCRIPTION: ClassVar[str] = "A queue KPI crossed an alert threshold (or went back)."
     queue: str
-    kpi: str
+    kpi: QueueKpi
     level: AlertLevel
     value: float
     threshold: float | None  # the one crossed; None when cleared
@@ -325,8 +328,9 @@ SCHEMA_VERSIONS: dict[str, int] = {cls.TYPE: cls.VERSION for cls in CATALOGUE}
 
 
 def _json(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime):  # RFC 3339, UTC; a naive time is taken as UTC
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, enum.Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
