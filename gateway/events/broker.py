@@ -68,6 +68,7 @@ def render_config(config: BrokerConfig, *, user: str | None = None) -> str:
             "persistence true",
             f"persistence_location {config.directory}/",
             "autosave_interval 30",
+            "max_inflight_messages 100",
             f"max_queued_messages {config.max_queued_messages}",
             "log_dest stderr",
             "log_type error",

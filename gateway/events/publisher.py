@@ -5,13 +5,15 @@ Theory of operation:
   nor reconnects). Failing to connect, or losing the connection, waits a backoff
   (0.5 s doubling to 30 s, reset on a good connect) and tries again, forever.
 - Connected, it reads pending rows in position order, a batch at a time, and publishes
-  the batch pipelined (QoS 1; paho writes them in call order, so the wire order is the
-  position order). `publish(qos=1)` returns when the broker's PUBACK arrives; the ids
-  acknowledged are marked published in one UPDATE when the batch ends, however it ends.
+  them pipelined (QoS 1; paho writes them in call order, so the wire order is the
+  position order): the next read (rows past the last one sent) does not wait for the
+  previous batch's PUBACKs, up to a window of messages in flight. `publish(qos=1)`
+  returns when the broker's PUBACK arrives; what was acknowledged is marked published
+  in one UPDATE per round, and when the connection ends, however it ends.
 - A disconnect is noticed through aiomqtt's message iterator (it raises when the
-  connection drops), which the batch is raced against: unacknowledged messages stay
-  pending and are read again, in order, after the reconnect. So a subject's events go
-  out in order, and one whose PUBACK was lost is sent again (consumers dedupe on `id`).
+  connection drops): unacknowledged messages stay pending and are read again, in order,
+  after the reconnect. So a subject's events go out in order, and one whose PUBACK was
+  lost is sent again (consumers dedupe on `id`).
 - Between batches it sleeps until `notify()` (a write carried events) or a 1 s poll.
 - Beside it, one task samples the pending count every second (for /health and
   metrics, broker or not) and one prunes published rows older than `retention` hourly.
@@ -23,7 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -42,7 +44,8 @@ BACKOFF_INITIAL_S = 0.5
 BACKOFF_MAX_S = 30.0
 POLL_S = 1.0
 PRUNE_EVERY_S = 3600.0
-BATCH = 500
+BATCH = 100  # rows per read of the outbox
+WINDOW = 400  # messages awaiting PUBACK at once (reads go on meanwhile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class OutboxPublisher:
         retention: timedelta,
         metrics: Metrics | None = None,
         batch: int = BATCH,
+        window: int = WINDOW,
         poll_s: float = POLL_S,
         prune_every_s: float = PRUNE_EVERY_S,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -75,6 +79,7 @@ class OutboxPublisher:
         self._retention = retention
         self._metrics = metrics
         self._batch = batch
+        self._window = max(window, batch)
         self._poll_s = poll_s
         self._prune_every_s = prune_every_s
         self._now = now
@@ -130,47 +135,47 @@ class OutboxPublisher:
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     async def _session(self, client: aiomqtt.Client) -> None:
+        """Publish until the connection drops: read rows past the last one sent while
+        earlier ones await their PUBACK (at most ``window`` in flight), mark what was
+        acknowledged between reads."""
         gone = asyncio.create_task(_until_disconnected(client), name="events-connection")
+        flight = _Flight(client, self._format, room_at=self._window - self._batch)
+        sent_up_to: int | None = None  # position of the last row sent on this connection
         try:
             while True:
                 self._wake.clear()  # before reading: a notify() from now on is not lost
-                batch = await self._store.pending(self._batch)
+                batch: tuple[OutboxMessage, ...] = ()
+                if flight.room.is_set():
+                    batch = await self._store.pending(self._batch, after=sent_up_to)
+                for msg in batch:
+                    flight.send(msg)
                 if batch:
-                    await self._send(client, batch, gone)
-                else:
-                    await _first(gone, self._wake.wait(), timeout=self._poll_s)
+                    sent_up_to = batch[-1].position
+                flight.raise_failure()
+                if flight.acked_count >= self._batch or not flight.tasks:
+                    await self._mark(flight.take_acked())  # one UPDATE per batch or lull
+                if len(batch) == self._batch and flight.room.is_set():
+                    continue  # more rows are waiting and there is room for them
+                # wait for a notify, room in the window (full) or the last PUBACKs (to
+                # mark them now), the poll, or the connection dropping
+                until = flight.drained if flight.room.is_set() else flight.room
+                waits = [gone, asyncio.ensure_future(self._wake.wait())]
+                if flight.tasks:
+                    waits.append(asyncio.ensure_future(until.wait()))
+                done, _ = await asyncio.wait(
+                    waits, timeout=self._poll_s, return_when="FIRST_COMPLETED"
+                )
+                for waiter in waits[1:]:
+                    waiter.cancel()
+                if gone in done:
+                    gone.result()
+                    raise aiomqtt.MqttError("disconnected")
         finally:
             gone.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await gone
-
-    async def _send(
-        self,
-        client: aiomqtt.Client,
-        batch: Iterable[OutboxMessage],
-        gone: asyncio.Task[None],
-    ) -> None:
-        acked: list[OutboxMessage] = []
-
-        async def one(msg: OutboxMessage) -> None:
-            event = self._format.cloudevent(msg)
-            await client.publish(
-                self._format.topic(msg),
-                json.dumps(event, separators=(",", ":")).encode(),
-                qos=1,
-                properties=_properties(event),
-            )  # returns on PUBACK (aiomqtt waits for paho's on_publish)
-            acked.append(msg)
-
-        sends = asyncio.gather(*(one(msg) for msg in batch))
-        try:
-            await _first(gone, sends)
-        finally:
-            if not sends.done():
-                sends.cancel()
-                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                    await sends
-            await self._mark(acked)
+            await flight.cancel()
+            await self._mark(flight.take_acked())  # acknowledged: not sent again
 
     async def _mark(self, acked: list[OutboxMessage]) -> None:
         if not acked:
@@ -209,6 +214,69 @@ class OutboxPublisher:
             self._metrics.set_events_broker_connected(connected)
 
 
+class _Flight:
+    """The messages of one connection that await their PUBACK. Tasks are created in
+    position order and each calls paho's publish before its first await, so the wire
+    order is the position order."""
+
+    def __init__(self, client: aiomqtt.Client, event_format: EventFormat, room_at: int) -> None:
+        self._client = client
+        self._format = event_format
+        self._room_at = room_at
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.room = asyncio.Event()  # no more than room_at in flight: read another batch
+        self.drained = asyncio.Event()  # nothing in flight
+        self.room.set()
+        self.drained.set()
+        self._acked: list[OutboxMessage] = []
+        self._failure: BaseException | None = None
+
+    def send(self, msg: OutboxMessage) -> None:
+        task = asyncio.create_task(self._publish(msg))
+        self.tasks.add(task)
+        self.drained.clear()
+        if len(self.tasks) > self._room_at:
+            self.room.clear()
+        task.add_done_callback(self._done)
+
+    async def _publish(self, msg: OutboxMessage) -> None:
+        event = self._format.cloudevent(msg)
+        await self._client.publish(
+            self._format.topic(msg),
+            json.dumps(event, separators=(",", ":")).encode(),
+            qos=1,
+            properties=_properties(event),
+        )  # returns on PUBACK: aiomqtt waits for paho's on_publish
+        self._acked.append(msg)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if len(self.tasks) <= self._room_at:
+            self.room.set()
+        if not self.tasks:
+            self.drained.set()
+        if not task.cancelled() and task.exception() is not None and self._failure is None:
+            self._failure = task.exception()
+
+    def raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    @property
+    def acked_count(self) -> int:
+        return len(self._acked)
+
+    def take_acked(self) -> list[OutboxMessage]:
+        acked, self._acked = self._acked, []
+        return acked
+
+    async def cancel(self) -> None:
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _properties(event: dict[str, object]) -> Properties:
     properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     properties.ContentType = CONTENT_TYPE
@@ -222,24 +290,6 @@ async def _until_disconnected(client: aiomqtt.Client) -> None:
     async for _ in client.messages:
         pass
     raise aiomqtt.MqttError("disconnected")
-
-
-async def _first(
-    gone: asyncio.Task[None], work: Awaitable[object], timeout: float | None = None
-) -> None:
-    """Await ``work`` (a coroutine or future) unless the connection goes first (then raise
-    its error) or ``timeout`` passes (then return)."""
-    task = asyncio.ensure_future(work)
-    try:
-        done, _ = await asyncio.wait({task, gone}, timeout=timeout, return_when="FIRST_COMPLETED")
-    finally:
-        if not task.done():
-            task.cancel()
-    if gone in done:
-        gone.result()
-        raise aiomqtt.MqttError("disconnected")
-    if task in done:
-        task.result()
 
 
 __all__ = ["EventFormat", "OutboxPublisher", "PublisherState"]

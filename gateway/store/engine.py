@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 BUSY_TIMEOUT_MS = 5000
+READONLY = "contactgw_readonly"
 
 
 def create_engine(
@@ -72,7 +73,10 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, in_memory: b
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # a read-only transaction (Database.reading) needs no write lock: WAL readers
+        # see a consistent snapshot and never block the writer
+        readonly = connection.get_execution_options().get(READONLY, False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -81,6 +85,9 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            engine.execution_options(**{READONLY: True}), expire_on_commit=False
+        )
 
     @classmethod
     def open(cls, url: str) -> Database:
@@ -90,6 +97,13 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on exit, rolled back on error."""
         async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for SELECTs only: on SQLite a deferred BEGIN (no write lock), so
+        frequent reads (the events publisher's) do not queue behind or block writers."""
+        async with self._readers() as session, session.begin():
             yield session
 
     async def close(self) -> None:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -48,17 +49,32 @@ def add_events(session: AsyncSession, events: Iterable[OutboxMessage]) -> None:
     )
 
 
+_PREVIOUS = aliased(Outbox)  # once: building an alias per row costs more than the INSERT
+
+
 def _next_sequence(subject: str | None) -> ColumnElement[int] | int:
     """The subject's next number, evaluated by the database at flush (one INSERT per row,
     in order, so events of one subject added together count up)."""
     if subject is None:
         return 0
-    previous = aliased(Outbox)
-    highest = select(func.max(previous.sequence)).where(previous.subject == subject)
+    highest = select(func.max(_PREVIOUS.sequence)).where(_PREVIOUS.subject == subject)
     return func.coalesce(highest.scalar_subquery(), 0) + 1
 
 
-def _message(row: Outbox) -> OutboxMessage:
+_COLUMNS = (
+    Outbox.type,
+    Outbox.payload,
+    Outbox.created_at,
+    Outbox.subject,
+    Outbox.id,
+    Outbox.published_at,
+    Outbox.sequence,
+    Outbox.queue,
+    Outbox.position,
+)
+
+
+def _message(row: Row[Any]) -> OutboxMessage:
     return OutboxMessage(
         type=row.type,
         payload=row.payload,
@@ -81,19 +97,24 @@ class OutboxStore:
         async with self._db.transaction() as session:
             add_events(session, events)
 
-    async def pending(self, limit: int = 100) -> tuple[OutboxMessage, ...]:
-        """Unpublished events in position order."""
+    async def pending(
+        self, limit: int = 100, after: int | None = None
+    ) -> tuple[OutboxMessage, ...]:
+        """Unpublished events in position order (past position ``after``, if given:
+        the publisher reads on while earlier rows await their acknowledgement)."""
         query = (
-            select(Outbox)
+            select(*_COLUMNS)
             .where(Outbox.published_at.is_(None))
             .order_by(Outbox.position)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(Outbox.position > after)
         return await self._fetch(query)
 
     async def count_pending(self) -> int:
         query = select(func.count()).select_from(Outbox).where(Outbox.published_at.is_(None))
-        async with self._db.transaction() as session:
+        async with self._db.reading() as session:
             return int((await session.execute(query)).scalar_one())
 
     async def mark_published(self, ids: Iterable[uuid.UUID], at: datetime) -> int:
@@ -138,7 +159,7 @@ class OutboxStore:
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        query = select(Outbox).order_by(Outbox.position).limit(limit)
+        query = select(*_COLUMNS).order_by(Outbox.position).limit(limit)
         if isinstance(after, uuid.UUID):
             query = query.where(Outbox.position > await self._position_of(after))
         elif after is not None:
@@ -152,13 +173,14 @@ class OutboxStore:
         return events, last
 
     async def _position_of(self, event_id: uuid.UUID) -> int:
-        async with self._db.transaction() as session:
+        async with self._db.reading() as session:
             position = await session.scalar(select(Outbox.position).where(Outbox.id == event_id))
         if position is None:
             raise NotFoundError(f"event {event_id} is not retained (purged or never existed)")
         return int(position)
 
-    async def _fetch(self, query: Select[Outbox]) -> tuple[OutboxMessage, ...]:
-        async with self._db.transaction() as session:
-            rows = (await session.scalars(query)).all()
+    async def _fetch(self, query: Select[Any]) -> tuple[OutboxMessage, ...]:
+        """Plain rows, not ORM objects: this is the publisher's hot path."""
+        async with self._db.reading() as session:
+            rows = (await session.execute(query)).all()
         return tuple(_message(r) for r in rows)

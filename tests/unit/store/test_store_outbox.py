@@ -111,3 +111,28 @@ async def test_positions_are_not_reused_after_a_purge(db: Database) -> None:
     assert await store.purge_published(before=T0 + timedelta(seconds=1)) == 2
     await store.add([event(5)])
     assert [e.position for e in await store.pending()] == [5]
+
+
+async def test_reads_do_not_wait_for_a_writer_holding_the_lock(db: Database) -> None:
+    """The publisher's reads use a deferred BEGIN: a long write does not stall them."""
+    import asyncio
+
+    store = OutboxStore(db)
+    await store.add([event(1)])
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def long_write() -> None:
+        async with db.transaction() as session:  # BEGIN IMMEDIATE: the write lock
+            from gateway.store.outbox import add_events
+
+            add_events(session, [event(2)])
+            await session.flush()
+            holding.set()
+            await release.wait()
+
+    writer = asyncio.create_task(long_write())
+    await holding.wait()
+    pending = await asyncio.wait_for(store.pending(), timeout=1.0)  # busy_timeout is 5 s
+    assert [e.payload["n"] for e in pending] == [1]  # the uncommitted row is not seen
+    release.set()
+    await writer
