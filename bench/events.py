@@ -40,11 +40,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-from gateway.events.broker import BrokerConfig, EmbeddedBroker  # noqa: E402
-from gateway.events.connection import BrokerAddress  # noqa: E402
-from gateway.events.envelope import EventFormat  # noqa: E402
-from gateway.events.publisher import BATCH, OutboxPublisher, _properties  # noqa: E402
-from gateway.store import Database, OutboxMessage, OutboxStore, migrate  # noqa: E402
+from gateway.events.broker import BrokerConfig, EmbeddedBroker
+from gateway.events.connection import BrokerAddress
+from gateway.events.envelope import EventFormat
+from gateway.events.publisher import BATCH, OutboxPublisher, publish_properties
+from gateway.store import Database, OutboxMessage, OutboxStore, migrate
 
 FORMAT = EventFormat("urn:contactgw:bench", "http://127.0.0.1:8080/events/schemas")
 TOPIC = f"{FORMAT.topic_prefix}/#"
@@ -113,7 +113,7 @@ async def raw_loop(port: int, msgs: list[OutboxMessage]) -> float:
         for i in range(0, len(prepared), BATCH):
             await asyncio.gather(
                 *(
-                    client.publish(topic, body, qos=1, properties=_properties(event))
+                    client.publish(topic, body, qos=1, properties=publish_properties(event))
                     for topic, body, event in prepared[i : i + BATCH]
                 )
             )
@@ -136,7 +136,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         arrivals = Arrivals(sub)
         await migrate(db.engine)
         store = OutboxStore(db)
-        deadline = lambda: time.monotonic() + args.timeout  # noqa: E731
+        deadline = lambda: time.monotonic() + args.timeout
 
         raw_msgs = [message(n) for n in range(args.count)]
         started = await raw_loop(port, raw_msgs)

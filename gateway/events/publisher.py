@@ -245,7 +245,7 @@ class _Flight:
             self._format.topic(msg),
             json.dumps(event, separators=(",", ":")).encode(),
             qos=1,
-            properties=_properties(event),
+            properties=publish_properties(event),
         )  # returns on PUBACK: aiomqtt waits for paho's on_publish
         self._acked.append(msg)
 
@@ -277,7 +277,8 @@ class _Flight:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _properties(event: dict[str, object]) -> Properties:
+def publish_properties(event: dict[str, object]) -> Properties:
+    """The MQTT 5 PUBLISH properties of a structured CloudEvent (also the bench's)."""
     properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     properties.ContentType = CONTENT_TYPE
     properties.UserProperty = mqtt_user_properties(event)
