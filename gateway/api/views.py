@@ -28,12 +28,24 @@ class WorkersHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class EventsHealth:
+    """The publisher of call events: a broker outage delays events, never loses them,
+    so it does not make the gateway `degraded`."""
+
+    publishing: bool  # false with mqtt.enabled: false
+    broker_connected: bool
+    pending: int
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Health:
     status: str  # "ok" | "degraded" | "starting" | "stopping"
     edge_up: bool
     database_ok: bool
     workers: WorkersHealth
     trunks: list[TrunkHealth] = field(default_factory=list)
+    events: EventsHealth | None = None
 
 
 @dataclass(frozen=True, slots=True)

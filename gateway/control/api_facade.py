@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from acd.engine import Engine
-from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView, WorkersHealth
+from gateway.api.views import (
+    ActiveCall,
+    AgentStatus,
+    EventsHealth,
+    Health,
+    QueueView,
+    WorkersHealth,
+)
 from gateway.control.clock import Clock
 from gateway.control.errors import NotFound
 from gateway.control.observer import Observer, agent_states_by_queue, conversations_held
@@ -16,6 +23,7 @@ from gateway.control.phases import LIVE
 from gateway.control.presence import Presence
 from gateway.control.switchboard import CallIndex
 from gateway.control.trunks import Trunks
+from gateway.events.service import EventsService
 from gateway.metrics import Metrics
 from gateway.store.cdr import CdrStore
 from gateway.supervisor.pool import WorkerPool
@@ -37,7 +45,9 @@ class ApiFacade:
         agent_names: dict[str, str],
         callers_per_worker: int,
         kpi_window: float,
+        events: EventsService | None = None,
     ) -> None:
+        self._events = events
         self._engine, self._clock, self._presence = engine, clock, presence
         self._pool, self._trunks, self._calls = pool, trunks, calls
         self._cdr, self._metrics, self._observer = cdr, metrics, observer
@@ -69,7 +79,16 @@ class ApiFacade:
             database_ok=self._observer.database_ok,
             workers=report,
             trunks=trunks,
+            events=self._events_health(),
         )
+
+    def _events_health(self) -> EventsHealth | None:
+        if self._events is None:
+            return None
+        state = self._events.state
+        if state is None:
+            return EventsHealth(publishing=False, broker_connected=False, pending=0)
+        return EventsHealth(True, state.connected, state.pending, state.last_error)
 
     def metrics_exposition(self) -> tuple[bytes, str]:
         return self._metrics.render()

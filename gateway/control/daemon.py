@@ -1,6 +1,7 @@
 """The control plane process: wires every component and runs until told to stop.
 
-Start order: database (migrations, routing version) -> Kamailio edge -> ACD engine ->
+Start order: database (migrations, routing version) -> events (embedded mosquitto,
+outbox publisher) -> Kamailio edge -> ACD engine ->
 worker pool -> agent credentials, presence, trunk registrations -> metrics -> API.
 Stop (SIGTERM/SIGINT): presence stops, the pool drains (calls may end within the grace
 period, then are hung up), trunks unregister, then the API, the edge and the database
@@ -36,7 +37,7 @@ from gateway.control.switchboard import Switchboard
 from gateway.control.trunks import TrunkRegistration, Trunks
 from gateway.edge.manager import EdgeManager
 from gateway.events import catalogue as ce
-from gateway.events.publisher import OutboxPublisher
+from gateway.events.service import EventsService
 from gateway.ipc import protocol as p
 from gateway.metrics import Metrics
 from gateway.settings import Settings
@@ -64,7 +65,7 @@ class ControlPlane:
         self._stopping = asyncio.Event()
         self._api_server: uvicorn.Server | None = None
         self._api_task: asyncio.Task[None] | None = None
-        self.publisher: OutboxPublisher | None = None  # mqtt.enabled: false leaves it None
+        self.events_service: EventsService | None = None
 
     # ------------------------------------------------------------------ start
     async def start(self) -> None:
@@ -82,6 +83,8 @@ class ControlPlane:
         log.info("routing configuration version %s", version.version)
         self.cdr = CdrStore(self.db)
         self.metrics = Metrics()
+        self.events_service = EventsService.from_settings(s, self.db, self.metrics)
+        await self.events_service.start()  # broker, then the publisher (it catches up)
         routing_table = build_routing_table(s.routing.routing_data())
 
         self.edge = EdgeManager(build.edge_settings(s))
@@ -148,11 +151,8 @@ class ControlPlane:
         self._retention = loop.create_task(
             run_retention(s.recordings.directory, s.recordings.retention_days)
         )
-        if s.mqtt.enabled:
-            log.warning(
-                "mqtt.enabled is set, but publishing call events is not built yet: "
-                "no events will be sent (call records are in the database)"
-            )
+        if not s.mqtt.enabled:
+            log.info("mqtt.enabled is false: events are kept for GET /events, not published")
 
         self.facade = ApiFacade(
             engine=engine,
@@ -167,9 +167,10 @@ class ControlPlane:
             agent_names={u: a.display_name or u for u, a in s.routing.agents.items()},
             callers_per_worker=s.workers.callers_per_worker,
             kpi_window=s.acd.kpi_window,
+            events=self.events_service,
         )
         token = s.api.admin_token.get_secret_value() if s.api.admin_token else None
-        app = create_app(self.facade, admin_token=token)
+        app = create_app(self.facade, admin_token=token, events=self.events_service.replay)
         self._api_server = uvicorn.Server(
             uvicorn.Config(
                 app, host=s.api.host, port=s.api.port, log_level="warning", lifespan="off"
@@ -201,8 +202,8 @@ class ControlPlane:
 
     def _events_written(self) -> None:
         """New rows in the outbox: wake the publisher (it also polls)."""
-        if self.publisher is not None:
-            self.publisher.notify()
+        if self.events_service is not None:
+            self.events_service.notify()
 
     async def _worker_lost(self, worker_id: str) -> None:
         """Stop sending calls to it, and end its dialogs at the edge: the carrier and the
@@ -255,6 +256,8 @@ class ControlPlane:
         self.calls.close()
         await self._step("call records", self.calls.settled(), 10)
         await self._step("platform events", self.events.settled(), 5)
+        if self.events_service is not None:  # after the last writes: it sends what it can
+            await self._step("events publisher", self.events_service.stop(), 10)
         if self._api_server is not None:
             self._api_server.should_exit = True
             if self._api_task is not None:

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support import ports
 from tests.support.agent_ua_client import AgentProcess
 from tests.support.polling import wait_for
 from tests.support.ports import block, udp_port_free
@@ -36,14 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def tcp_port() -> int:
-    for port in range(27000 + os.getpid() % 500, 28000):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free TCP port in 27000-27999")
+    return ports.tcp_port(ports.E2E_TCP_RANGE)
 
 
 async def wait_bound(port: int, timeout: float = 5.0) -> None:
@@ -89,6 +82,7 @@ class Gateway:
         self.trunk_port = block(sip_range, 1, align=1)
         rtp = block(rtp_range, workers * 16)
         self.api_port = tcp_port()
+        self.mqtt_port = tcp_port()
         self.trunk_password = "trunk-secret"
         config = {
             "data_dir": str(tmp / "var"),
@@ -119,6 +113,7 @@ class Gateway:
                 "rtp_ports_per_worker": 16,
             },
             "api": {"host": "127.0.0.1", "port": self.api_port},
+            "mqtt": {"port": self.mqtt_port},  # the gateway's own embedded broker
             "recordings": {"directory": "recordings", "stereo": True},
             **routing,
         }

@@ -14,6 +14,8 @@ import socket
 SIP_RANGE = (21000, 22999)
 RTP_RANGE = (40000, 44999)
 TCP_RANGE = (23000, 23999)
+E2E_TCP_RANGE = (27000, 27999)  # APIs and brokers of end-to-end gateways
+TCP_RANGES = frozenset({TCP_RANGE, E2E_TCP_RANGE})
 _cursor: dict[tuple[int, int], int] = {}
 
 
@@ -48,7 +50,7 @@ def block(rng: tuple[int, int], size: int, align: int = 2) -> int:
         base -= (base - lo) % align
         if base + size - 1 > hi:
             continue
-        free = tcp_port_free if rng == TCP_RANGE else udp_port_free
+        free = tcp_port_free if rng in TCP_RANGES else udp_port_free
         if all(free(base + i) for i in range(size)):
             _cursor[rng] = base + size + (-size % align)
             return base
@@ -63,6 +65,6 @@ def rtp_block(size: int) -> int:
     return block(RTP_RANGE, size, align=2)
 
 
-def tcp_port() -> int:
+def tcp_port(rng: tuple[int, int] = TCP_RANGE) -> int:
     """A free TCP port on 127.0.0.1 for a broker or an API under test."""
-    return block(TCP_RANGE, 1, align=1)
+    return block(rng, 1, align=1)

@@ -32,6 +32,7 @@ async def test_shipped_example_config_runs_and_stops_cleanly(tmp_path: Path) -> 
         CONTACTGW_SIP__RTP_PORT_MIN=str(rtp := block(RTP_RANGE, 64)),
         CONTACTGW_SIP__RTP_PORT_MAX=str(rtp + 63),
         CONTACTGW_API__PORT=str(api_port),
+        CONTACTGW_MQTT__PORT=str(tcp_port()),
     )
     log = (tmp_path / "run.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
