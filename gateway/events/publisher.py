@@ -9,7 +9,8 @@ Theory of operation:
   position order): the next read (rows past the last one sent) does not wait for the
   previous batch's PUBACKs, up to a window of messages in flight. `publish(qos=1)`
   returns when the broker's PUBACK arrives; what was acknowledged is marked published
-  in one UPDATE per round, and when the connection ends, however it ends.
+  by a marker task, one UPDATE per batch or lull (so a slow commit never holds up
+  publishing), and flushed before the next connection reads and when stopping.
 - A disconnect is noticed through aiomqtt's message iterator (it raises when the
   connection drops): unacknowledged messages stay pending and are read again, in order,
   after the reconnect. So a subject's events go out in order, and one whose PUBACK was
@@ -84,6 +85,9 @@ class OutboxPublisher:
         self._prune_every_s = prune_every_s
         self._now = now
         self._wake = asyncio.Event()
+        self._acked: list[OutboxMessage] = []  # acknowledged, not yet marked
+        self._acked_ready = asyncio.Event()
+        self._marking = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self.connected = False
         self.pending = 0
@@ -105,6 +109,7 @@ class OutboxPublisher:
             asyncio.create_task(self._run(), name="events-publisher"),
             asyncio.create_task(self._observe(), name="events-pending"),
             asyncio.create_task(self._prune(), name="events-prune"),
+            asyncio.create_task(self._marker(), name="events-marker"),
         ]
 
     async def stop(self) -> None:
@@ -114,6 +119,8 @@ class OutboxPublisher:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        with contextlib.suppress(Exception):  # what the broker acknowledged: not resent
+            await self._flush_marks()
         self._set_connected(False)
 
     # -- the connection loop ------------------------------------------------------------
@@ -138,6 +145,7 @@ class OutboxPublisher:
         """Publish until the connection drops: read rows past the last one sent while
         earlier ones await their PUBACK (at most ``window`` in flight), mark what was
         acknowledged between reads."""
+        await self._flush_marks()  # rows acknowledged on the last connection: not re-read
         gone = asyncio.create_task(_until_disconnected(client), name="events-connection")
         flight = _Flight(client, self._format, room_at=self._window - self._batch)
         sent_up_to: int | None = None  # position of the last row sent on this connection
@@ -153,7 +161,7 @@ class OutboxPublisher:
                     sent_up_to = batch[-1].position
                 flight.raise_failure()
                 if flight.acked_count >= self._batch or not flight.tasks:
-                    await self._mark(flight.take_acked())  # one UPDATE per batch or lull
+                    self._mark(flight.take_acked())  # one UPDATE per batch or lull
                 if len(batch) == self._batch and flight.room.is_set():
                     continue  # more rows are waiting and there is room for them
                 # wait for a notify, room in the window (full) or the last PUBACKs (to
@@ -175,12 +183,37 @@ class OutboxPublisher:
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await gone
             await flight.cancel()
-            await self._mark(flight.take_acked())  # acknowledged: not sent again
+            self._mark(flight.take_acked())  # acknowledged: not sent again
 
-    async def _mark(self, acked: list[OutboxMessage]) -> None:
-        if not acked:
-            return
-        await self._store.mark_published((m.id for m in acked), self._now())
+    def _mark(self, acked: list[OutboxMessage]) -> None:
+        """Hand acknowledged rows to the marker: a commit (a WAL checkpoint, an fsync)
+        must not hold up the next publish."""
+        if acked:
+            self._acked.extend(acked)
+            self._acked_ready.set()
+
+    async def _marker(self) -> None:
+        while True:
+            await self._acked_ready.wait()
+            self._acked_ready.clear()
+            try:
+                await self._flush_marks()
+            except Exception as exc:  # noqa: BLE001 - kept, and tried again in a second
+                log.warning("events publisher: cannot mark events published: %s", exc)
+                await asyncio.sleep(1.0)
+                self._acked_ready.set()
+
+    async def _flush_marks(self) -> None:
+        """Mark what is acknowledged; on failure the rows stay queued for the next try."""
+        async with self._marking:
+            acked, self._acked = self._acked, []
+            if not acked:
+                return
+            try:
+                await self._store.mark_published((m.id for m in acked), self._now())
+            except BaseException:
+                self._acked[:0] = acked
+                raise
         self.published += len(acked)
         self.pending = max(0, self.pending - len(acked))
         if self._metrics is not None:
