@@ -5,19 +5,71 @@ and the bench.
 
 from __future__ import annotations
 
+import contextvars
 import ssl
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.settings.models import MqttSettings
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 MAX_INFLIGHT = 100  # QoS 1 messages awaiting PUBACK: pipelining, not one round trip each
+
+
+_MID: contextvars.ContextVar[int] = contextvars.ContextVar("contactgw_mqtt_mid", default=-1)
+
+
+class BrokerRefused(aiomqtt.MqttError):
+    """The broker answered a QoS 1 PUBLISH with a failure reason code."""
+
+
+class Client(aiomqtt.Client):
+    """aiomqtt's client plus what it drops: the PUBACK's reason code. An MQTT 5 broker
+    may refuse a QoS 1 message in its PUBACK (e.g. 0x87 not authorized, 0x97 quota
+    exceeded) and aiomqtt's publish() returns all the same. `publish_confirmed` raises
+    `BrokerRefused` for exactly that message: paho's message id is caught as paho's
+    publish returns it (in the calling task's context) and matched to its PUBACK."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._refused: dict[int, str] = {}  # before super(): paho may call back during it
+        super().__init__(*args, **kwargs)
+        paho_publish = self._client.publish
+
+        def publish(*a: Any, **k: Any) -> paho.MQTTMessageInfo:
+            info = paho_publish(*a, **k)
+            _MID.set(info.mid)
+            return info
+
+        self._client.publish = publish  # type: ignore[method-assign]
+
+    async def publish_confirmed(
+        self, topic: str, payload: bytes, *, properties: Properties | None = None
+    ) -> None:
+        """QoS 1; returns on a PUBACK that accepts the message."""
+        await self.publish(topic, payload, qos=1, properties=properties)
+        reason = self._refused.pop(_MID.get(), None)
+        if reason is not None:
+            raise BrokerRefused(f"the broker refused the event on {topic}: {reason}")
+
+    def _on_publish(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
+        if reason_code.is_failure:
+            self._refused[mid] = f"{reason_code.getName()} (0x{reason_code.value:02x})"
+        super()._on_publish(client, userdata, mid, reason_code, properties)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +127,7 @@ class BrokerAddress:
         *,
         session_expiry_s: int = 0,
         timeout: float = 10.0,
-    ) -> aiomqtt.Client:
+    ) -> Client:
         """A new client for one connection (aiomqtt neither reconnects nor buffers: the
         caller makes a new one after a disconnect). ``session_expiry_s`` > 0 asks the
         broker to keep the session (subscriptions, queued messages) across disconnects."""
@@ -83,7 +135,7 @@ class BrokerAddress:
         if session_expiry_s:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = session_expiry_s
-        client = aiomqtt.Client(
+        client = Client(
             self.host,
             self.port,
             username=self.username,

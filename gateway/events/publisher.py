@@ -15,6 +15,10 @@ Theory of operation:
   connection drops): unacknowledged messages stay pending and are read again, in order,
   after the reconnect. So a subject's events go out in order, and one whose PUBACK was
   lost is sent again (consumers dedupe on `id`).
+- A broker that refuses a message in its PUBACK (MQTT 5 reason code, e.g. an ACL's
+  0x87) is a failure like a disconnect: that message stays pending, `last_error` says
+  why, and it is tried again after the backoff; the events behind it wait (order is
+  kept, nothing is skipped) until the broker's configuration is fixed.
 - Between batches it sleeps until `notify()` (a write carried events) or a 1 s poll.
 - Beside it, one task samples the pending count every second (for /health and
   metrics, broker or not) and one prunes published rows older than `retention` hourly.
@@ -34,6 +38,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from gateway.events.connection import BrokerRefused, Client
 from gateway.events.envelope import CONTENT_TYPE, EventFormat, mqtt_user_properties
 from gateway.metrics import Metrics
 from gateway.store.outbox import OutboxStore
@@ -274,12 +279,13 @@ class _Flight:
 
     async def _publish(self, msg: OutboxMessage) -> None:
         event = self._format.cloudevent(msg)
-        await self._client.publish(
-            self._format.topic(msg),
-            json.dumps(event, separators=(",", ":")).encode(),
-            qos=1,
-            properties=publish_properties(event),
-        )  # returns on PUBACK: aiomqtt waits for paho's on_publish
+        topic = self._format.topic(msg)
+        body = json.dumps(event, separators=(",", ":")).encode()
+        properties = publish_properties(event)
+        if isinstance(self._client, Client):  # raises BrokerRefused on a failure PUBACK
+            await self._client.publish_confirmed(topic, body, properties=properties)
+        else:  # returns on PUBACK: aiomqtt waits for paho's on_publish
+            await self._client.publish(topic, body, qos=1, properties=properties)
         self._acked.append(msg)
 
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -326,4 +332,4 @@ async def _until_disconnected(client: aiomqtt.Client) -> None:
     raise aiomqtt.MqttError("disconnected")
 
 
-__all__ = ["EventFormat", "OutboxPublisher", "PublisherState"]
+__all__ = ["BrokerRefused", "EventFormat", "OutboxPublisher", "PublisherState"]
