@@ -124,6 +124,8 @@ class EmbeddedBroker(ManagedProcess):
 
     def log_level(self, line: str) -> int:
         lowered = line.lower()
+        if "should not be run as root" in lowered:
+            return logging.DEBUG  # we chose to stay root (render_config's `user`)
         if "error" in lowered:
             return logging.ERROR
         if "warning" in lowered:
