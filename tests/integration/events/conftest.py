@@ -11,8 +11,6 @@ from gateway.events.broker import BrokerConfig, EmbeddedBroker
 from gateway.store import Database, migrate
 from tests.support.ports import tcp_port
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
