@@ -5,7 +5,11 @@ gateway.events.replay.
 Order: ``position`` (an autoincrement primary key) is assigned at insert. On SQLite every
 transaction is ``BEGIN IMMEDIATE`` (one writer at a time), so position order is commit
 order. One subject's events are written by one ordered chain (gateway.control's
-sequencer), so position order is that subject's order on PostgreSQL too.
+sequencer), so position order is that subject's order on PostgreSQL too. There, two
+subjects' transactions may commit out of position order, so a replay cursor could step
+over a row that commits a moment later; publishing is unaffected (it reads every
+pending row), and a consumer that dedupes on ``id`` may re-read with a cursor a few
+positions back.
 
 Sequence: each subject's events are numbered 1, 2, 3... in the INSERT itself (``MAX + 1``
 over the subject's rows), so :func:`add_events` stays a plain add to the caller's
