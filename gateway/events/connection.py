@@ -21,7 +21,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from gateway.settings.models import MqttSettings
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
-MAX_INFLIGHT = 100  # QoS 1 messages awaiting PUBACK: pipelining, not one round trip each
+MAX_INFLIGHT = 200  # QoS 1 messages awaiting PUBACK: pipelining, not one round trip each;
+# no more than the publisher's window, or paho queues the rest and rescans its queue per PUBACK
 
 
 _MID: contextvars.ContextVar[int] = contextvars.ContextVar("contactgw_mqtt_mid", default=-1)

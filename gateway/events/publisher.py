@@ -51,7 +51,7 @@ BACKOFF_MAX_S = 30.0
 POLL_S = 1.0
 PRUNE_EVERY_S = 3600.0
 BATCH = 100  # rows per read of the outbox
-WINDOW = 400  # messages awaiting PUBACK at once (reads go on meanwhile)
+WINDOW = 200  # messages awaiting PUBACK at once (reads go on meanwhile); = MAX_INFLIGHT
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +175,13 @@ class OutboxPublisher:
                 waits = [gone, asyncio.ensure_future(self._wake.wait())]
                 if flight.tasks:
                     waits.append(asyncio.ensure_future(until.wait()))
-                done, _ = await asyncio.wait(
-                    waits, timeout=self._poll_s, return_when="FIRST_COMPLETED"
-                )
-                for waiter in waits[1:]:
-                    waiter.cancel()
+                try:
+                    done, _ = await asyncio.wait(
+                        waits, timeout=self._poll_s, return_when="FIRST_COMPLETED"
+                    )
+                finally:  # also when stopped: no waiter left pending
+                    for waiter in waits[1:]:
+                        waiter.cancel()
                 if gone in done:
                     gone.result()
                     raise aiomqtt.MqttError("disconnected")
