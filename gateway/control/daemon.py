@@ -192,7 +192,9 @@ class ControlPlane:
                 self.events.emit(ce.WorkerUp(pe.worker_id, event.pid))
                 asyncio.get_running_loop().create_task(self._worker_state(pe.worker_id, "active"))
             case WorkerDown():
-                log.warning("worker %s down (exit %s)", pe.worker_id, event.exit_code)
+                expected = self._stopping.is_set() and event.exit_code == 0
+                log.log(logging.INFO if expected else logging.WARNING, "worker %s down (exit %s)",
+                        pe.worker_id, event.exit_code)  # fmt: skip
                 self.events.emit(ce.WorkerDown(pe.worker_id, event.exit_code, len(event.legs)))
                 asyncio.get_running_loop().create_task(self._worker_lost(pe.worker_id))
             case p.RegistrationState():
