@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "run": "start the gateway: edge, worker pool, control plane and API",
     "simulate": "run the ACD engine in a discrete-event simulation and print KPIs",
     "events": "call events: `events tail` prints them live from the broker",
+    "config": "routing versions in the database: apply, export, history, rollback",
 }
 
 

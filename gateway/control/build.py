@@ -15,7 +15,7 @@ from gateway.control.flow_settings import FlowSettings, QueueMedia
 from gateway.edge.settings import EdgeSettings, TrunkSource, WorkerDestination
 from gateway.events.catalogue import QueueKpi
 from gateway.ipc import protocol as p
-from gateway.settings import Action, QueueSettings, Settings
+from gateway.settings import Action, AgentSettings, QueueSettings, RoutingSettings, Settings
 from gateway.supervisor.config import PoolConfig
 
 DEFAULT_MUSIC, DEFAULT_GREETING = "music", "greeting"
@@ -70,11 +70,17 @@ def queue_configs(settings: Settings) -> list[acd.QueueConfig]:
     return [queue_config(name, q) for name, q in settings.routing.queues.items()]
 
 
+def agent_config(user: str, a: AgentSettings) -> acd.AgentConfig:
+    return acd.AgentConfig(agent_id=user, queues=a.queues, skills=dict(a.skills), rank=a.rank)
+
+
 def agent_configs(settings: Settings) -> list[acd.AgentConfig]:
-    return [
-        acd.AgentConfig(agent_id=user, queues=a.queues, skills=dict(a.skills), rank=a.rank)
-        for user, a in settings.routing.agents.items()
-    ]
+    return [agent_config(user, a) for user, a in settings.routing.agents.items()]
+
+
+def with_routing(settings: Settings, routing: RoutingSettings) -> Settings:
+    """The same settings with another routing version (for a live change)."""
+    return settings.model_copy(update={"routing": routing})
 
 
 def alert_rules(settings: Settings) -> dict[str, dict[QueueKpi, Thresholds]]:

@@ -30,6 +30,7 @@ from gateway.control.api_facade import ApiFacade
 from gateway.control.clock import LoopClock
 from gateway.control.driver import CallDriver
 from gateway.control.event_writer import EventWriter
+from gateway.control.live_config import LiveConfig
 from gateway.control.observer import Observer
 from gateway.control.presence import Presence
 from gateway.control.retention import run_retention
@@ -101,7 +102,7 @@ class ControlPlane:
             engine=engine,
             settings=build.flow_settings(s),
             prompts=PromptSet(self._prompt_dir, rundir / "announcements"),
-            routing=lambda: routing_table,
+            routing=lambda: self.live.table,  # swapped by LiveConfig on a new version
         )
         # The pool reports to self._on_pool_event, which hands call events to self.calls:
         # both exist before the pool starts, so no event can arrive earlier.
@@ -128,6 +129,7 @@ class ControlPlane:
         self.presence = Presence(
             self.calls, {u: True for u in s.routing.agents}, self._registered_users
         )
+        self.live = LiveConfig(s, version.version, routing_table, repo=RoutingRepository(self.db), calls=self.calls, edge=self.edge, presence=self.presence, metrics=self.metrics)  # fmt: skip
         self.observer = Observer(
             engine=engine,
             clock=clock,
@@ -146,6 +148,7 @@ class ControlPlane:
         for user, account in s.routing.agents.items():
             await self.edge.set_agent_credentials(user, account.password.get_secret_value())
         self.presence.start()
+        self.live.start()  # polls the database for new routing versions
         await self.trunks.start()
         self.observer.start()
         self._retention = loop.create_task(
@@ -242,6 +245,7 @@ class ControlPlane:
         """Each step is bounded: one that hangs is logged and skipped, never blocks exit."""
         log.info("stopping: draining calls (grace %.0f s)", self._drain_grace)
         self.facade.phase = "stopping"
+        await self._step("live config", self.live.stop(), 5)
         await self._step("presence", self.presence.stop(), 5)
         await self._step(
             "drain workers at the edge",

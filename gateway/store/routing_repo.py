@@ -10,6 +10,13 @@ version, shown in the diff as "changed" without its value.
 On SQLite the read of the current version and the write of the next are serialised by
 BEGIN IMMEDIATE (engine.py): two concurrent applies of the same content make one
 version, not two.
+
+Read side: :meth:`~RoutingRepository.current_version` is one ``max(version)`` (the
+running gateway polls it every second); :meth:`~RoutingRepository.version_settings`
+gives a version's content for applying. Secrets are kept for the current version only
+(the tables; snapshots are masked), so an older version's agents get their *current*
+password, and an agent that exists only in that older version cannot be rebuilt
+(:class:`SecretUnavailable`).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.settings.routing import RoutingSettings
@@ -40,6 +47,14 @@ MASK = "********"
 _TABLE_KEYS = ("queues", "dids", "agents")
 _GLOBAL_KEYS = tuple(key for key in RoutingSettings.model_fields if key not in _TABLE_KEYS)
 _MAX_SUMMARY_CHANGES = 10
+
+
+class VersionNotFound(LookupError):
+    """No such routing version."""
+
+
+class SecretUnavailable(ValueError):
+    """An agent's password at an older version is not stored (only the current one is)."""
 
 
 class RoutingRepository:
@@ -84,6 +99,56 @@ class RoutingRepository:
                 return None
             return _version_record(current), await _read_tables(session)
 
+    async def current_version(self) -> int | None:
+        """The newest version number (one cheap query), None if nothing was applied."""
+        async with self._db.reading() as session:
+            number: int | None = await session.scalar(select(func.max(ConfigVersion.version)))
+            return number
+
+    async def version(self, number: int) -> RoutingVersion:
+        async with self._db.reading() as session:
+            return _version_record(await _version_row(session, number))
+
+    async def version_snapshot(self, number: int) -> dict[str, Any]:
+        """A version's content as stored in the audit trail (secrets masked)."""
+        async with self._db.reading() as session:
+            return dict((await _version_row(session, number)).snapshot)
+
+    async def version_settings(self, number: int) -> RoutingSettings:
+        """A version's full content, secrets revealed, for applying (rollback, live).
+
+        The current version comes from the tables; an older one from its snapshot with
+        each agent's current password (SecretUnavailable for an agent gone since).
+        """
+        async with self._db.reading() as session:
+            row = await _version_row(session, number)
+            current = await _latest(session)
+            tables = await _read_tables(session)
+        if current is not None and row.version == current.version:
+            return tables
+        data: dict[str, Any] = json.loads(json.dumps(row.snapshot))
+        for user, agent in data.get("agents", {}).items():
+            now = tables.agents.get(user)
+            if now is None:
+                raise SecretUnavailable(
+                    f"agent {user!r} of version {number} no longer exists and its password "
+                    "is not stored (only the current version's secrets are): apply a file "
+                    "that gives it"
+                )
+            agent["password"] = now.password.get_secret_value()
+        return RoutingSettings.model_validate(data)
+
+    async def preview(self, routing: RoutingSettings) -> list[dict[str, Any]] | None:
+        """The diff that applying ``routing`` would record; None if it is the current
+        content (no change); every key as added if nothing was applied yet."""
+        content = full_content(routing)
+        async with self._db.reading() as session:
+            current = await _latest(session)
+            if current is not None and current.content_hash == content_hash(content):
+                return None
+            old = full_content(await _read_tables(session)) if current is not None else {}
+        return diff(old, content)
+
     async def versions(self, limit: int = 20) -> tuple[RoutingVersion, ...]:
         """The audit trail, newest first."""
         query = select(ConfigVersion).order_by(ConfigVersion.version.desc()).limit(limit)
@@ -94,6 +159,15 @@ class RoutingRepository:
 async def _latest(session: AsyncSession) -> ConfigVersion | None:
     query = select(ConfigVersion).order_by(ConfigVersion.version.desc()).limit(1)
     return (await session.scalars(query)).first()
+
+
+async def _version_row(session: AsyncSession, number: int) -> ConfigVersion:
+    row = await session.get(ConfigVersion, number)
+    if row is None:
+        newest = await session.scalar(select(func.max(ConfigVersion.version)))
+        known = f"versions 1..{newest}" if newest else "no version applied yet"
+        raise VersionNotFound(f"no routing version {number} ({known})")
+    return row
 
 
 async def _read_tables(session: AsyncSession) -> RoutingSettings:
