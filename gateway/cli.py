@@ -15,17 +15,23 @@ COMMANDS: dict[str, str] = {
     "simulate": "run the ACD engine in a discrete-event simulation and print KPIs",
     "events": "call events: `events tail` prints them live from the broker",
     "config": "routing versions in the database: apply, export, history, rollback",
+    "users": "API users and roles: `users add NAME --role ROLE` prints a token once",
+    "tokens": "API tokens: `tokens revoke TOKEN_ID`",
 }
+# a command implemented in another command's module, as `add_<command>_arguments` and
+# `<command>_main`
+MODULE_OF: dict[str, str] = {"tokens": "users"}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contactgw", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"gateway.subcommands.{name}")
+        module = importlib.import_module(f"gateway.subcommands.{MODULE_OF.get(name, name)}")
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command_parser)
-        command_parser.set_defaults(_main=module.main)
+        own = name in MODULE_OF
+        getattr(module, f"add_{name}_arguments" if own else "add_arguments")(command_parser)
+        command_parser.set_defaults(_main=getattr(module, f"{name}_main" if own else "main"))
     return parser
 
 

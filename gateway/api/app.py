@@ -2,20 +2,28 @@
 
 Routers validate input and call one method; the control plane does the work and
 raises `errors.ControlError` subclasses, mapped to HTTP in one table (errors.py).
+Access: `gateway.auth.http.authorize` runs on every route (installed on the app) and
+checks the route's permission in `gateway.auth.permissions.ROUTES`; changes and
+recording downloads are written to the audit log (`GET /api/v1/audit`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gateway.api.errors import install_error_handlers
 from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView
+from gateway.auth.http import CurrentUser, authorize, install_auth
+from gateway.auth.service import Authenticator, Principal
+from gateway.control.errors import ControlError
 
 
 class ControlPlaneApi(Protocol):
@@ -46,16 +54,6 @@ class EventsApi(Protocol):
     def schema_file(self, name: str) -> Path | None: ...
 
 
-def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """With `api.admin_token` set, every non-ops route needs `Authorization: Bearer <token>`."""
-    token = request.app.state.admin_token
-    if token and authorization != f"Bearer {token}":
-        raise HTTPException(401, "missing or wrong bearer token")
-
-
-Authorized = Annotated[None, Depends(require_token)]
-
-
 RecordingRole = Literal["stereo", "caller", "agent", "voicemail"]
 
 
@@ -63,16 +61,58 @@ class PauseRequest(BaseModel):
     reason: str = Field(default="break", min_length=1, max_length=64, pattern=r"^[\w .-]+$")
 
 
+class AuditItem(BaseModel):
+    id: int
+    at: datetime
+    user: str
+    role: str
+    action: str
+    target: str | None
+    details: dict[str, Any]
+    outcome: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditItem]
+    next: int | None = Field(description="`after` for the next page; null: none yet")
+
+
 def create_app(
-    control: ControlPlaneApi, admin_token: str | None = None, *, events: EventsApi | None = None
+    control: ControlPlaneApi,
+    admin_token: str | None = None,
+    *,
+    events: EventsApi | None = None,
+    auth: Authenticator | None = None,
 ) -> FastAPI:
+    """`auth`: users and audit in the database; without it, `admin_token` alone (or
+    nothing: an open API)."""
     app = FastAPI(
         title="contactgw",
         version="0.1.0",
         description="Control plane API of the contactgw contact-center gateway.",
+        dependencies=[Depends(authorize)],
     )
-    app.state.admin_token = admin_token
+    auth = auth if auth is not None else Authenticator(None, admin_token)
+    install_auth(app, auth)
     install_error_handlers(app)
+
+    async def act(
+        user: Principal,
+        action: str,
+        agent_id: str,
+        change: Callable[[], AgentStatus],
+        **details: Any,
+    ) -> AgentStatus:
+        """Run an agent action and audit it, whatever its outcome."""
+        try:
+            status = change()
+        except ControlError as exc:
+            await auth.audit(
+                user, action, target=agent_id, outcome=type(exc).__name__, details=details
+            )
+            raise
+        await auth.audit(user, action, target=agent_id, outcome="ok", details=details)
+        return status
 
     @app.get("/health", tags=["ops"], summary="Liveness and component state")
     def health() -> JSONResponse:
@@ -86,45 +126,49 @@ def create_app(
         return Response(body, media_type=content_type)
 
     @app.get("/agents", tags=["agents"])
-    def list_agents(_: Authorized) -> list[AgentStatus]:
+    def list_agents() -> list[AgentStatus]:
         return control.agents()
 
     @app.get("/agents/{agent_id}", tags=["agents"])
-    def get_agent(agent_id: str, _: Authorized) -> AgentStatus:
+    def get_agent(agent_id: str) -> AgentStatus:
         return control.agent(agent_id)
 
     @app.post("/agents/{agent_id}/login", tags=["agents"])
-    def login(agent_id: str, _: Authorized) -> AgentStatus:
-        return control.login_agent(agent_id)
+    async def login(agent_id: str, user: CurrentUser) -> AgentStatus:
+        return await act(user, "agent.login", agent_id, lambda: control.login_agent(agent_id))
 
     @app.post("/agents/{agent_id}/logout", tags=["agents"])
-    def logout(agent_id: str, _: Authorized) -> AgentStatus:
-        return control.logout_agent(agent_id)
+    async def logout(agent_id: str, user: CurrentUser) -> AgentStatus:
+        return await act(user, "agent.logout", agent_id, lambda: control.logout_agent(agent_id))
 
     @app.post("/agents/{agent_id}/pause", tags=["agents"])
-    def pause(agent_id: str, body: PauseRequest, _: Authorized) -> AgentStatus:
-        return control.pause_agent(agent_id, body.reason)
+    async def pause(agent_id: str, body: PauseRequest, user: CurrentUser) -> AgentStatus:
+        return await act(
+            user,
+            "agent.pause",
+            agent_id,
+            lambda: control.pause_agent(agent_id, body.reason),
+            reason=body.reason,
+        )
 
     @app.post("/agents/{agent_id}/unpause", tags=["agents"])
-    def unpause(agent_id: str, _: Authorized) -> AgentStatus:
-        return control.unpause_agent(agent_id)
+    async def unpause(agent_id: str, user: CurrentUser) -> AgentStatus:
+        return await act(user, "agent.unpause", agent_id, lambda: control.unpause_agent(agent_id))
 
     @app.post("/agents/{agent_id}/ready", tags=["agents"], summary="End wrap-up early")
-    def ready(agent_id: str, _: Authorized) -> AgentStatus:
-        return control.ready_agent(agent_id)
+    async def ready(agent_id: str, user: CurrentUser) -> AgentStatus:
+        return await act(user, "agent.ready", agent_id, lambda: control.ready_agent(agent_id))
 
     @app.get("/queues", tags=["queues"])
-    def list_queues(_: Authorized) -> list[QueueView]:
+    def list_queues() -> list[QueueView]:
         return control.queues()
 
     @app.get("/calls", tags=["calls"], summary="Calls in progress")
-    def list_calls(_: Authorized) -> list[ActiveCall]:
+    def list_calls() -> list[ActiveCall]:
         return control.active_calls()
 
     @app.get("/cdr", tags=["calls"], summary="Most recent call records")
-    async def list_cdr(
-        _: Authorized, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-    ) -> list[dict[str, Any]]:
+    async def list_cdr(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         return await control.call_records(limit)
 
     @app.get(
@@ -133,14 +177,58 @@ def create_app(
         summary="A finished call's recording (WAV)",
         description="`role`: `stereo` (caller left, agent right), `caller`, `agent` or "
         "`voicemail`; without it, the stereo file, else the voicemail or caller file. "
-        "404 until the call's record is closed (the `recording.ready` event).",
+        "404 until the call's record is closed (the `recording.ready` event). "
+        "Every download is audited.",
         response_class=FileResponse,
     )
     async def get_recording(
-        call_id: str, _: Authorized, role: RecordingRole | None = None
+        call_id: str, user: CurrentUser, role: RecordingRole | None = None
     ) -> FileResponse:
-        path = await control.recording_file(call_id, role)
+        details = {"role": role}
+        try:
+            path = await control.recording_file(call_id, role)
+        except ControlError as exc:
+            outcome = type(exc).__name__
+            await auth.audit(
+                user, "recording.download", target=call_id, outcome=outcome, details=details
+            )
+            raise
+        await auth.audit(user, "recording.download", target=call_id, outcome="ok",
+                         details={**details, "file": path.name})  # fmt: skip
         return FileResponse(path, media_type="audio/wav", filename=f"{call_id}-{path.name}")
+
+    @app.get(
+        "/api/v1/audit",
+        tags=["audit"],
+        summary="The audit log, oldest first (admin only)",
+        description="Agent actions, recording downloads, refused requests (403) and user "
+        "or token changes from the CLI. `after`: the `next` of the last page.",
+    )
+    async def audit_log(
+        since: datetime | None = None,
+        user: str | None = None,
+        action: str | None = None,
+        after: Annotated[int | None, Query(ge=0)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> AuditPage:
+        store = auth.audit_store
+        if store is None:
+            return AuditPage(items=[], next=None)
+        rows = await store.page(after=after, since=since, user=user, action=action, limit=limit)
+        items = [
+            AuditItem(
+                id=r.id or 0,
+                at=r.at,
+                user=r.user,
+                role=r.role,
+                action=r.action,
+                target=r.target,
+                details=r.details,
+                outcome=r.outcome,
+            )
+            for r in rows
+        ]
+        return AuditPage(items=items, next=items[-1].id if len(items) == limit else None)
 
     if events is not None:
         _add_event_routes(app, events)
@@ -156,7 +244,6 @@ def _add_event_routes(app: FastAPI, events: EventsApi) -> None:
         "page. Page on until `next` is null.",
     )
     async def list_events(
-        _: Authorized,
         after: str | None = None,
         type: str | None = None,
         subject: str | None = None,

@@ -206,3 +206,49 @@ class Did(Base):
     priority: Mapped[int]
     position: Mapped[int]
     config: Mapped[dict[str, Any]]  # skills, tags
+
+
+class User(Base):
+    """An API user (gateway.auth): a name, a role, and for the `agent` role its agent."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(64))  # no FK: routing is re-applied
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A user's bearer token, stored as its SHA-256 only; `id` is the token's prefix."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    """Who did what through the API or the users CLI, and how it ended."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_user_name", "user_name", "id"),
+        Index("ix_audit_log_action", "action", "id"),
+        {"sqlite_autoincrement": True},  # a paging cursor never meets a reused id
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    user_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict[str, Any]]
+    outcome: Mapped[str] = mapped_column(String(32))

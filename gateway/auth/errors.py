@@ -1,0 +1,29 @@
+"""Errors of authentication and authorisation, transport-neutral (no HTTP here).
+
+    AuthError
+    ├── Unauthenticated   no token, an unknown one, or a revoked one
+    ├── Forbidden         a known token whose role lacks the permission (names it)
+    └── InvalidUser       a user or token request the CLI refuses (bad role, name...)
+
+gateway/auth/http.py maps them to HTTP (401 with ``WWW-Authenticate: Bearer``, 403).
+"""
+
+from __future__ import annotations
+
+
+class AuthError(Exception):
+    pass
+
+
+class Unauthenticated(AuthError):
+    pass
+
+
+class Forbidden(AuthError):
+    def __init__(self, permission: str, reason: str) -> None:
+        super().__init__(reason)
+        self.permission = permission
+
+
+class InvalidUser(AuthError):
+    pass

@@ -1,0 +1,119 @@
+"""Who may do what: the roles' grants, and the one table of route -> permission.
+
+Every API route is a key of `ROUTES`; the API's dependency (gateway.auth.http) looks
+the matched route up there, so a route missing from the table is refused (fail
+closed) and tests/unit/auth/test_permissions.py fails. A grant has a scope: `ANY`
+(every agent) or `OWN` (the `agent_id` the user is bound to). An `OWN` grant covers a
+route only if the route names that agent in its path (`{agent_id}`): an agent user
+reads `GET /agents/{its id}`, not the list of all agents.
+
+    role        grants
+    admin       everything
+    supervisor  agents (read, act) on any agent, queues, calls, call records,
+                recordings, events; not routing changes, secrets or the audit log
+    qa          calls, call records, recordings, events (read only)
+    agent       its own agent (read, act), queues
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    QA = "qa"
+    AGENT = "agent"
+
+
+class Permission(StrEnum):
+    PUBLIC = "public"  # no token needed: probes, metrics, schemas, the OpenAPI document
+    AGENTS_READ = "agents.read"
+    AGENTS_ACT = "agents.act"  # login, logout, pause, unpause, ready
+    QUEUES_READ = "queues.read"
+    CALLS_READ = "calls.read"
+    CDR_READ = "cdr.read"
+    RECORDINGS_READ = "recordings.read"
+    EVENTS_READ = "events.read"
+    AUDIT_READ = "audit.read"
+    ROUTING_WRITE = "routing.write"  # no route yet (issue 9): admin only
+    SECRETS_READ = "secrets.read"  # no route yet (issue 9): admin only
+
+
+class Scope(StrEnum):
+    ANY = "any"
+    OWN = "own"
+
+
+_READ_ALL = {
+    Permission.QUEUES_READ,
+    Permission.CALLS_READ,
+    Permission.CDR_READ,
+    Permission.RECORDINGS_READ,
+    Permission.EVENTS_READ,
+}
+
+GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
+    Role.ADMIN: {p: Scope.ANY for p in Permission},
+    Role.SUPERVISOR: {
+        Permission.AGENTS_READ: Scope.ANY,
+        Permission.AGENTS_ACT: Scope.ANY,
+        **{p: Scope.ANY for p in _READ_ALL},
+    },
+    Role.QA: {
+        Permission.CALLS_READ: Scope.ANY,
+        Permission.CDR_READ: Scope.ANY,
+        Permission.RECORDINGS_READ: Scope.ANY,
+        Permission.EVENTS_READ: Scope.ANY,
+    },
+    Role.AGENT: {
+        Permission.AGENTS_READ: Scope.OWN,
+        Permission.AGENTS_ACT: Scope.OWN,
+        Permission.QUEUES_READ: Scope.ANY,
+    },
+}
+
+# (method, path template) -> permission. HEAD is checked as GET.
+ROUTES: Final[dict[tuple[str, str], Permission]] = {
+    ("GET", "/health"): Permission.PUBLIC,
+    ("GET", "/metrics"): Permission.PUBLIC,
+    ("GET", "/openapi.json"): Permission.PUBLIC,
+    ("GET", "/docs"): Permission.PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): Permission.PUBLIC,
+    ("GET", "/redoc"): Permission.PUBLIC,
+    ("GET", "/events/schemas/{name}"): Permission.PUBLIC,
+    ("GET", "/agents"): Permission.AGENTS_READ,
+    ("GET", "/agents/{agent_id}"): Permission.AGENTS_READ,
+    ("POST", "/agents/{agent_id}/login"): Permission.AGENTS_ACT,
+    ("POST", "/agents/{agent_id}/logout"): Permission.AGENTS_ACT,
+    ("POST", "/agents/{agent_id}/pause"): Permission.AGENTS_ACT,
+    ("POST", "/agents/{agent_id}/unpause"): Permission.AGENTS_ACT,
+    ("POST", "/agents/{agent_id}/ready"): Permission.AGENTS_ACT,
+    ("GET", "/queues"): Permission.QUEUES_READ,
+    ("GET", "/calls"): Permission.CALLS_READ,
+    ("GET", "/cdr"): Permission.CDR_READ,
+    ("GET", "/calls/{call_id}/recording"): Permission.RECORDINGS_READ,
+    ("GET", "/events"): Permission.EVENTS_READ,
+    ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
+}
+
+
+def route_permission(method: str, path: str) -> Permission | None:
+    """The permission of a route (its path template), None if it is not in the table."""
+    return ROUTES.get(("GET" if method == "HEAD" else method, path))
+
+
+def refusal(
+    role: Role, bound_agent: str | None, permission: Permission, target_agent: str | None
+) -> str | None:
+    """Why `role` may not use `permission` on `target_agent` (None: it may)."""
+    if permission is Permission.PUBLIC:
+        return None
+    scope = GRANTS[role].get(permission)
+    if scope is None:
+        return f"role {role} lacks permission {permission}"
+    if scope is Scope.OWN and (target_agent is None or target_agent != bound_agent):
+        return f"role {role} has permission {permission} on its own agent ({bound_agent}) only"
+    return None
