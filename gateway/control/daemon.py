@@ -23,6 +23,7 @@ import uvicorn
 from acd import events as ev
 from acd.engine import Engine
 from gateway.api.app import create_app
+from gateway.auth import Authenticator
 from gateway.control import build
 from gateway.control.alerts import AlertTracker
 from gateway.control.announcements import PromptSet
@@ -173,7 +174,9 @@ class ControlPlane:
             events=self.events_service,
         )
         token = s.api.admin_token.get_secret_value() if s.api.admin_token else None
-        app = create_app(self.facade, admin_token=token, events=self.events_service.replay)
+        auth = Authenticator(self.db, admin_token=token)  # users and audit in the database
+        await auth.announce()  # warns if the API is open (no users, no admin_token)
+        app = create_app(self.facade, events=self.events_service.replay, auth=auth)
         self._api_server = uvicorn.Server(
             uvicorn.Config(
                 app, host=s.api.host, port=s.api.port, log_level="warning", lifespan="off"
