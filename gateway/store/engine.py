@@ -13,6 +13,16 @@ transaction control away from the driver (``isolation_level = None``) and emit o
 own BEGIN from the engine's ``begin`` event: SQLAlchemy's documented recipe for
 sqlite3/aiosqlite. Read-heavy paths can still use a separate engine if needed;
 at our write rate (a few rows per call) a single writer is ample.
+
+PostgreSQL keeps the same contract. Its default READ COMMITTED lets two
+read-modify-write transactions read the same old value (the store's repositories
+rely on not seeing that: the outbox numbers a subject's events ``MAX + 1`` in the
+INSERT, a routing apply reads the current version before writing the next), so every
+write transaction starts by taking one transaction-scoped advisory lock,
+:data:`WRITER_LOCK`, released at commit or rollback: writers queue as on SQLite, across
+processes too, and wait at most the busy timeout (``lock_timeout``, set for that
+transaction only). Reads (:meth:`Database.reading`) take no lock and run
+REPEATABLE READ, READ ONLY: one snapshot for the whole transaction, like a WAL reader.
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ from sqlalchemy.ext.asyncio import (
 
 BUSY_TIMEOUT_MS = 5000
 READONLY = "contactgw_readonly"
+# pg_advisory_xact_lock key of the single writer (any bigint; "contactg" in ASCII)
+WRITER_LOCK = 0x636F6E7461637467
 
 
 def create_engine(
@@ -51,7 +63,9 @@ def create_engine(
         _configure_sqlite(engine, busy_timeout_ms, in_memory=database in ("", ":memory:"))
         return engine
     if parsed.drivername == "postgresql+asyncpg":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_async_engine(url, echo=echo, pool_pre_ping=True)
+        _configure_postgresql(engine, busy_timeout_ms)
+        return engine
     raise ValueError(
         f"unsupported database URL {parsed.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg"
     )
@@ -79,14 +93,34 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, *, in_memory: b
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+def _configure_postgresql(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    # lock_timeout 0 would mean "wait forever": the shortest real wait instead
+    take_lock = (
+        f"SELECT set_config('lock_timeout', '{max(1, int(busy_timeout_ms))}ms', true), "
+        f"pg_advisory_xact_lock({WRITER_LOCK})"
+    )
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if not connection.get_execution_options().get(READONLY, False):
+            connection.exec_driver_sql(take_lock)
+
+
+def is_postgresql(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
 class Database:
     """An engine plus a session factory; the store's repositories take one of these."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        readonly: dict[str, Any] = {READONLY: True}
+        if is_postgresql(engine):
+            readonly.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self._readers = async_sessionmaker(
-            engine.execution_options(**{READONLY: True}), expire_on_commit=False
+            engine.execution_options(**readonly), expire_on_commit=False
         )
 
     @classmethod
@@ -101,8 +135,9 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A session for SELECTs only: on SQLite a deferred BEGIN (no write lock), so
-        frequent reads (the events publisher's) do not queue behind or block writers."""
+        """A session for SELECTs only: on SQLite a deferred BEGIN (no write lock), on
+        PostgreSQL a read-only snapshot without the writer lock, so frequent reads (the
+        events publisher's) do not queue behind or block writers."""
         async with self._readers() as session, session.begin():
             yield session
 

@@ -2,19 +2,16 @@
 published at least once by gateway.events.publisher and served for replay by
 gateway.events.replay.
 
-Order: ``position`` (an autoincrement primary key) is assigned at insert. On SQLite every
-transaction is ``BEGIN IMMEDIATE`` (one writer at a time), so position order is commit
-order. One subject's events are written by one ordered chain (gateway.control's
-sequencer), so position order is that subject's order on PostgreSQL too. There, two
-subjects' transactions may commit out of position order, so a replay cursor could step
-over a row that commits a moment later; publishing is unaffected (it reads every
-pending row), and a consumer that dedupes on ``id`` may re-read with a cursor a few
-positions back.
+Order: ``position`` (an autoincrement primary key) is assigned at insert. Writers are
+one at a time on both backends (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the writer
+advisory lock, see engine.py), and a row's position is drawn and committed while its
+transaction holds that lock, so position order is commit order: a replay cursor never
+steps over a row that commits a moment later.
 
 Sequence: each subject's events are numbered 1, 2, 3... in the INSERT itself (``MAX + 1``
 over the subject's rows), so :func:`add_events` stays a plain add to the caller's
-transaction. Writers of one subject are serialised (above), so no two rows get the same
-number; the purge keeps each subject's newest row, so numbering never restarts.
+transaction. Writers are serialised (above), so no two rows get the same number; the
+purge keeps each subject's newest row, so numbering never restarts.
 
 Retention: rows stay until :meth:`OutboxStore.purge_published` deletes them (published,
 older than the retention, not their subject's newest); replay serves every row still

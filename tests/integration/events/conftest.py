@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from gateway.events.broker import BrokerConfig, EmbeddedBroker
-from gateway.store import Database, migrate
+from gateway.store import Database
+from tests.support.database import migrated, sqlite_url
 from tests.support.ports import tcp_port
 
 
@@ -24,12 +25,10 @@ async def broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'contactgw.db'}"
+    return sqlite_url(tmp_path)
 
 
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database.open(db_url)
-    await migrate(database.engine)
-    yield database
-    await database.close()
+    async with migrated(db_url) as database:
+        yield database

@@ -1,4 +1,4 @@
-"""The outbox's publish queue and replay pages, on a real (SQLite) database."""
+"""The outbox's publish queue and replay pages, on real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ async def test_positions_are_not_reused_after_a_purge(db: Database) -> None:
 
 
 async def test_reads_do_not_wait_for_a_writer_holding_the_lock(db: Database) -> None:
-    """The publisher's reads use a deferred BEGIN: a long write does not stall them."""
+    """The publisher's reads take no write lock: a long write does not stall them."""
     import asyncio
 
     store = OutboxStore(db)
@@ -122,7 +122,7 @@ async def test_reads_do_not_wait_for_a_writer_holding_the_lock(db: Database) -> 
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def long_write() -> None:
-        async with db.transaction() as session:  # BEGIN IMMEDIATE: the write lock
+        async with db.transaction() as session:  # takes the write lock
             from gateway.store.outbox import add_events
 
             add_events(session, [event(2)])
