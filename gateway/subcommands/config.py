@@ -14,7 +14,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import yaml
 
@@ -111,19 +111,18 @@ async def _write(
     author: str | None,
     *,
     dry_run: bool,
-    out: TextIO = sys.stdout,
 ) -> int:
     changes = await repo.preview(routing)
     if changes is None:
-        print(f"no change (version {await repo.current_version()})", file=out)
+        print(f"no change (version {await repo.current_version()})")
         return 0
     for line in format_diff(changes):
-        print(line, file=out)
+        print(line)
     if dry_run:
-        print(f"dry run: {len(changes)} changes not applied", file=out)
+        print(f"dry run: {len(changes)} changes not applied")
         return 0
     version = await repo.apply_routing_config(routing, source=source, author=author)
-    print(f"applied as version {version.version}", file=out)
+    print(f"applied as version {version.version}")
     return 0
 
 
