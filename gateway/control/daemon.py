@@ -168,7 +168,7 @@ class ControlPlane:
             cdr=self.cdr,
             metrics=self.metrics,
             observer=self.observer,
-            agent_names={u: a.display_name or u for u, a in s.routing.agents.items()},
+            agent_names=self.live.agent_names,  # kept current by LiveConfig
             callers_per_worker=s.workers.callers_per_worker,
             kpi_window=s.acd.kpi_window,
             events=self.events_service,

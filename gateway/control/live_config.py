@@ -69,6 +69,7 @@ class ChangeSet:
     credentials: tuple[tuple[str, str], ...]  # (user, password): new agents, changed passwords
     auto_login: dict[str, bool]  # presence's agent list
     new_queues: tuple[str, ...]
+    routing: RoutingSettings  # the version this change set leads to
 
     def describe(self) -> str:
         counts: dict[str, int] = {}
@@ -143,7 +144,12 @@ def plan(
         credentials=credentials,
         auto_login={user: True for user in new.agents},
         new_queues=tuple(q for q in queues if q not in engine_queues),
+        routing=new,
     )
+
+
+def agent_names(routing: RoutingSettings) -> dict[str, str]:
+    return {user: a.display_name or user for user, a in routing.agents.items()}
 
 
 class VersionSource(Protocol):
@@ -186,6 +192,8 @@ class LiveConfig:
         self._metrics, self._interval = metrics, interval
         self._pending: tuple[int, RoutingSettings] | None = None  # a refused version
         self._retiring: set[str] = set()
+        # the API's agent directory (id -> display name): kept current here, in place
+        self.agent_names = agent_names(settings.routing)
         self._task: asyncio.Task[None] | None = None
         r = metrics.registry
         self._failures = Counter(
@@ -290,6 +298,9 @@ class LiveConfig:
         self._presence._auto = dict(change.auto_login)
         for queue in change.new_queues:
             self._metrics.declare_queue(queue)
+        names = {u: self.agent_names[u] for u in change.removed_agents if u in self.agent_names}
+        self.agent_names.clear()
+        self.agent_names.update(names | agent_names(change.routing))
         for user in change.removed_agents:
             if user not in self._retiring:
                 self._retiring.add(user)
@@ -307,6 +318,7 @@ class LiveConfig:
             self._retiring.discard(user)
             if user in engine.agent_ids():
                 self._calls.feed(ev.RemoveAgent(user))
+            self.agent_names.pop(user, None)
             log.info("agent %s removed", user)
             try:
                 await self._edge.remove_agent(user)

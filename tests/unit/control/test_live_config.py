@@ -327,6 +327,7 @@ async def test_an_agent_removed_on_a_call_finishes_it_then_goes(live: LiveRig) -
     assert live.engine.agent("alice").queues == ()  # but nothing new comes her way
     assert live.live.retiring == {"alice"}
     assert live.presence._auto == {"bob": True}
+    assert live.live.agent_names == {"alice": "alice", "bob": "bob"}  # the API shows her
     assert live.pool.of(p.Hangup) == [] and live.edge.removed == []
 
     live.leg("w1-in-1", L.DISCONNECTED)  # the caller hangs up: wrap-up (5 s) still hers
@@ -339,6 +340,7 @@ async def test_an_agent_removed_on_a_call_finishes_it_then_goes(live: LiveRig) -
     await live.live.poll_once()
     assert "alice" not in live.engine.agent_ids()
     assert live.edge.removed == ["alice"] and live.live.retiring == frozenset()
+    assert live.live.agent_names == {"bob": "bob"}
 
 
 async def test_a_logged_in_idle_agent_removed_goes_at_once(live: LiveRig) -> None:
@@ -390,6 +392,7 @@ async def test_a_new_queue_and_did_take_the_next_call(live: LiveRig) -> None:
     await live.repo.apply_routing_config(edited(edit), "cli")
     await live.live.poll_once()
     assert live.presence._auto == {"alice": True, "bob": True, "carol": True}
+    assert set(live.live.agent_names) == {"alice", "bob", "carol"}
     live.login("carol")
     live.call_at("+15550100300", "w1-in-1")
     await live.settle()
