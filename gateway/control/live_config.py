@@ -301,6 +301,8 @@ class LiveConfig:
         names = {u: self.agent_names[u] for u in change.removed_agents if u in self.agent_names}
         self.agent_names.clear()
         self.agent_names.update(names | agent_names(change.routing))
+        if set(self._calls.engine.queue_ids()) != set(change.routing.queues):  # a bug
+            log.error("ACD queues out of step with the routing version: see the ACD warnings")
         for user in change.removed_agents:
             if user not in self._retiring:
                 self._retiring.add(user)

@@ -401,3 +401,28 @@ async def test_a_new_queue_and_did_take_the_next_call(live: LiveRig) -> None:
     assert live.metrics.registry.get_sample_value(
         "contactgw_queue_calls_waiting", {"queue": "vip"}
     ) == 0  # fmt: skip
+
+
+async def test_a_queue_removed_while_one_of_its_calls_talks_lets_it_finish(
+    live: LiveRig,
+) -> None:
+    live.login("alice")
+    live.call_at("+15550100100", "w1-in-1")
+    await live.settle()
+    (dial,) = live.pool.of(p.Dial)
+    live.leg(str(dial.leg), L.CONFIRMED)
+    await live.settle()
+
+    def edit(d: dict[str, Any]) -> None:
+        del d["queues"]["sales"]
+        d["dids"] = d["dids"][1:]
+        d["agents"]["alice"]["queues"] = ["support"]
+
+    assert await live.live.apply(2, edited(edit))  # answered calls are not waiting
+    assert live.engine.queue_ids() == ["support"]
+    assert live.engine.agent("alice").state is AgentState.ON_CALL
+    live.leg("w1-in-1", L.DISCONNECTED)
+    live.leg(str(dial.leg), L.DISCONNECTED)
+    await live.settle()
+    assert live.engine.agent("alice").state is AgentState.WRAP_UP  # sales' wrap-up, kept
+    assert live.pool.of(p.Hangup) == []
