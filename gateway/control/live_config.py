@@ -230,11 +230,18 @@ class LiveConfig:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _poll(self) -> None:
+        failing = False
         while True:
             try:
                 await self.poll_once()
-            except Exception:  # database away: keep running what we have
-                log.exception("routing version poll failed")
+            except Exception as exc:  # database away: keep running what we have
+                if not failing:
+                    log.error("routing version poll failed (logged once until it works): %s", exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("routing version poll works again")
+                failing = False
             await asyncio.sleep(self._interval)
 
     async def poll_once(self) -> None:
