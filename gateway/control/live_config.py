@@ -234,7 +234,7 @@ class LiveConfig:
         while True:
             try:
                 await self.poll_once()
-            except Exception as exc:  # database away: keep running what we have
+            except Exception as exc:  # noqa: BLE001 - database away: keep what runs
                 if not failing:
                     log.error("routing version poll failed (logged once until it works): %s", exc)
                 failing = True
