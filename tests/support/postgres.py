@@ -85,6 +85,7 @@ class PostgresServer:
     base: Path  # the temp dir: data/, the socket, the log
     port: int
     user: str | None  # run the binaries as this user (None: as ourselves)
+    templates: dict[str, str] = field(default_factory=dict)  # e.g. a database at head
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -125,7 +126,7 @@ class PostgresServer:
         return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     async def create_database(self, template: str = "template1") -> str:
-        """A new, empty database; returns its SQLAlchemy URL."""
+        """A new database, empty or a copy of ``template``; returns its SQLAlchemy URL."""
         name = f"db_{next(self._names)}"
         async with self._admin() as connection:
             await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')

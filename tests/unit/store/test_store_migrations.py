@@ -30,9 +30,10 @@ async def tables_and_revision(url: str) -> tuple[set[str], str | None]:
         await engine.dispose()
 
 
-async def test_migrate_upgrades_an_empty_database_to_head(db_url: str) -> None:
-    await migrate(db_url)
-    assert await tables_and_revision(db_url) == (TABLES, head_revision())
+async def test_migrate_upgrades_an_empty_database_to_head(empty_db_url: str) -> None:
+    assert await tables_and_revision(empty_db_url) == (set(), None)
+    await migrate(empty_db_url)
+    assert await tables_and_revision(empty_db_url) == (TABLES, head_revision())
 
 
 @pytest.mark.backends("sqlite")
