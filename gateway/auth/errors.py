@@ -5,7 +5,7 @@
     ├── Forbidden         a known token whose role lacks the permission (names it)
     └── InvalidUser       a user or token request the CLI refuses (bad role, name...)
 
-gateway/auth/http.py maps them to HTTP (401 with ``WWW-Authenticate: Bearer``, 403).
+gateway/api/errors.py maps them to HTTP (401 with ``WWW-Authenticate: Bearer``, 403).
 """
 
 from __future__ import annotations

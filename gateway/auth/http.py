@@ -1,4 +1,4 @@
-"""The FastAPI side of gateway.auth: the current-user dependency and the HTTP mapping.
+"""The FastAPI side of gateway.auth: the current-user dependency.
 
 `authorize` is installed on the whole app (``FastAPI(dependencies=...)``), so no route
 can forget it: it finds the matched route's permission in `permissions.ROUTES`
@@ -13,22 +13,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway.auth.errors import AuthError, Forbidden, InvalidUser, Unauthenticated
+from gateway.auth.errors import Forbidden
 from gateway.auth.permissions import Permission, refusal, route_permission
 from gateway.auth.service import ANONYMOUS, Authenticator, Principal
 
 bearer = HTTPBearer(auto_error=False, description="`contactgw users add` prints one")
-
-# the one table of auth errors -> HTTP (the control plane's is gateway/api/errors.py)
-HTTP_STATUS: dict[type[AuthError], int] = {
-    Unauthenticated: 401,
-    Forbidden: 403,
-    InvalidUser: 422,
-}
 
 
 def authenticator(request: Request) -> Authenticator:
@@ -70,17 +62,5 @@ CurrentUser = Annotated[Principal, Depends(authorize)]
 
 
 def install_auth(app: FastAPI, auth: Authenticator) -> None:
+    """Its errors are mapped to HTTP with the others', in gateway/api/errors.py."""
     app.state.auth = auth
-
-    async def handle(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, AuthError)
-        status = next((code for cls, code in HTTP_STATUS.items() if isinstance(exc, cls)), 400)
-        body: dict[str, str] = {"detail": str(exc), "error": type(exc).__name__}
-        headers: dict[str, str] = {}
-        if isinstance(exc, Forbidden):
-            body["missing_permission"] = exc.permission
-        if isinstance(exc, Unauthenticated):
-            headers["WWW-Authenticate"] = "Bearer"
-        return JSONResponse(body, status, headers=headers)
-
-    app.add_exception_handler(AuthError, handle)
