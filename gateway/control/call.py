@@ -84,6 +84,7 @@ class Call:
     def __init__(self, session: CallSession, host: CallHost) -> None:
         self.session = session
         self._host = host
+        self._arrival: ev.CallArrived | None = None  # for the ACD once the caller confirms
 
     @property
     def call_id(self) -> str:
@@ -118,8 +119,10 @@ class Call:
         else:
             s.playing = self._music()
             self._send(p.Answer(leg=s.caller_leg, prompt=s.playing, loop=True))
+        # Offered to agents only once the caller's ACK confirms the call: a 200 that is
+        # never acknowledged (Timer H) must not take an agent.
         skills = {name: 1 for name in route.skills}
-        self._host.feed_acd(ev.CallArrived(s.call_id, route.queue, route.priority, skills))
+        self._arrival = ev.CallArrived(s.call_id, route.queue, route.priority, skills)
 
     def _refuse(self, prompt: str, code: int, why: Disposition) -> None:
         """Early media: the caller hears why, and the call is never answered (not billed)."""
@@ -165,7 +168,7 @@ class Call:
             return  # a stale event: something else has been played since
         s.playing = None
         match s.phase:
-            case Phase.QUEUED:
+            case Phase.QUEUED | Phase.ANSWERING:
                 s.playing = self._music()
                 self._send(p.Play(leg=s.caller_leg, path=s.playing, loop=True))
             case Phase.ANNOUNCING:
@@ -206,6 +209,10 @@ class Call:
         if e.leg == s.caller_leg:
             if e.state is p.LegState.DISCONNECTED:
                 self._caller_gone(e.code)
+            elif e.state is p.LegState.CONFIRMED and s.phase is Phase.ANSWERING:
+                advance(s, Trigger.CONFIRMED)
+                assert self._arrival is not None  # set on entering ANSWERING
+                self._host.feed_acd(self._arrival)
             return
         leg = s.agent_legs.get(e.leg)
         if leg is None:
@@ -269,6 +276,10 @@ class Call:
                 position = self._host.queue_position(self)
                 events.append(call_events.abandoned(s, position, now.wall))
                 self._host.feed_acd(ev.CallerHungUp(call_id=s.call_id))
+            case Phase.ANSWERING:  # never confirmed: pjsip gave up waiting for the ACK
+                s.hangup_by = "caller" if code == 200 else "system"
+                log.warning("call %s: the caller never confirmed the answer (%s)", s.call_id,
+                            code)  # fmt: skip
             case _:
                 s.hangup_by = s.hangup_by or "caller"
         if s.disposition is None:  # gone before routing decided anything

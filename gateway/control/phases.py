@@ -21,6 +21,7 @@ from typing import Final, Protocol
 
 class Phase(enum.Enum):
     ROUTING = "routing"  # the INVITE arrived; routing decides synchronously
+    ANSWERING = "answering"  # 200 sent with the greeting; waiting for the caller's ACK
     ANNOUNCING = "announcing"  # closed / unknown number / diverted: a prompt, then the end
     QUEUED = "queued"  # in the ACD: greeting, music, announcements, agents ringing
     CONNECTED = "connected"  # bridged with an agent, both legs recorded
@@ -32,7 +33,8 @@ class Phase(enum.Enum):
 
 
 class Trigger(enum.Enum):
-    QUEUE = "queue"  # routed to an open queue
+    QUEUE = "queue"  # routed to an open queue: answered, not yet confirmed
+    CONFIRMED = "confirmed"  # the caller's ACK came: the call enters the ACD
     REFUSE = "refuse"  # closed queue or unknown number: early-media announcement
     VOICEMAIL = "voicemail"  # closed action or overflow target is voicemail
     DIVERT = "divert"  # the ACD gave up: announcement (or nothing), then hang-up
@@ -48,7 +50,8 @@ class Trigger(enum.Enum):
 _P, _T = Phase, Trigger
 
 TRANSITIONS: Final[dict[tuple[Phase, Trigger], Phase]] = {
-    (_P.ROUTING, _T.QUEUE): _P.QUEUED,
+    (_P.ROUTING, _T.QUEUE): _P.ANSWERING,
+    (_P.ANSWERING, _T.CONFIRMED): _P.QUEUED,
     (_P.ROUTING, _T.REFUSE): _P.ANNOUNCING,
     (_P.ROUTING, _T.VOICEMAIL): _P.VOICEMAIL_PROMPT,
     (_P.QUEUED, _T.CONNECT): _P.CONNECTED,
@@ -59,6 +62,7 @@ TRANSITIONS: Final[dict[tuple[Phase, Trigger], Phase]] = {
     (_P.VOICEMAIL_RECORDING, _T.TIME_LIMIT): _P.HANGING_UP,
     (_P.CONNECTED, _T.AGENT_GONE): _P.HANGING_UP,
     (_P.ROUTING, _T.CALLER_GONE): _P.ENDED,
+    (_P.ANSWERING, _T.CALLER_GONE): _P.ENDED,  # no ACK (Timer H): failed, no agent touched
     (_P.ANNOUNCING, _T.CALLER_GONE): _P.ENDED,
     (_P.QUEUED, _T.CALLER_GONE): _P.ENDED,
     (_P.CONNECTED, _T.CALLER_GONE): _P.ENDED,

@@ -77,7 +77,10 @@ class Rig:
     def leg(self, leg: str, state: p.LegState, code: int = 200) -> None:
         self.event(p.LegStateChanged(leg=leg, state=state, code=code))
 
-    def incoming(self, did: str, leg: str = "w1-in-1", worker: str = "w1") -> None:
+    def incoming(
+        self, did: str, leg: str = "w1-in-1", worker: str = "w1", *, confirm: bool = True
+    ) -> None:
+        """An INVITE; `confirm`: the caller's ACK follows the answer (as it normally does)."""
         self.event(
             p.IncomingCall(
                 leg=leg, call_id=f"sip-{leg}", request_uri=f"sip:{did}@edge",
@@ -86,6 +89,8 @@ class Rig:
             ),
             worker,
         )  # fmt: skip
+        if confirm:
+            self.leg(leg, p.LegState.CONFIRMED)
 
     def session(self) -> CallSession:
         (s,) = list(self.board.calls.sessions())

@@ -181,6 +181,22 @@ async def test_agent_no_answer_is_reported_and_the_engine_moves_on(rig: Rig) -> 
     assert rig.engine.call(s.call_id) is not None  # still queued
 
 
+async def test_an_answer_the_caller_never_confirms_takes_no_agent(rig: Rig) -> None:
+    rig.login()
+    rig.incoming("+15550100100", confirm=False)
+    await rig.settle()
+    s = rig.session()
+    assert s.phase is Phase.ANSWERING and rig.pool.of(p.Answer) and rig.pool.of(p.Dial) == []
+    assert rig.engine.call(s.call_id) is None  # not in the ACD
+    rig.step(32.0)  # pjsip's Timer H: no ACK, the worker ends the leg
+    rig.leg("w1-in-1", L.DISCONNECTED, 408)
+    await rig.settle()
+    assert rig.pool.of(p.Dial) == [] and rig.engine.agent("alice").state.value == "available"
+    row = await rig.record(s.call_id)
+    assert (row.disposition, row.hangup_by, row.caller_sip_code, row.answered_at) == (
+        "failed", "system", 408, None)  # fmt: skip
+
+
 async def test_a_dial_the_worker_refuses_is_an_unreachable_offer(rig: Rig) -> None:
     rig.pool.refuse[p.Dial] = NoSuchLeg("w1", "caller leg gone")
     rig.login()
