@@ -22,14 +22,22 @@ from tests.support.gateway_env import REPO, Gateway, start_phone
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-SALES_DID, VIP_DID = "+15550100100", "+15550100300"
+SALES_DID, VIP_DID, HOLD_DID = "+15550100100", "+15550100300", "+15550100400"
 ROUTING: dict[str, Any] = {
     "region": "US",
-    "dids": [{"number": SALES_DID, "queue": "sales"}],
+    "dids": [{"number": SALES_DID, "queue": "sales"}, {"number": HOLD_DID, "queue": "hold"}],
     "default_route": {"announcement": "not_in_service"},
-    "queues": {"sales": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}}},
-    "agents": {"alice": {"password": "alice-pw", "queues": ["sales"]}},
-}
+    "queues": {
+        "sales": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}},
+        "hold": {"strategy": "round-robin", "skills": {"english": 5}, "wrapup": 1,
+                 "announcements": {"every": None}},
+    },
+    "agents": {
+        "alice": {"password": "alice-pw", "queues": ["sales"]},
+        "erin": {"password": "erin-pw", "queues": ["hold"], "skills": {"english": 3}},
+        "fay": {"password": "fay-pw", "queues": ["hold"], "skills": {"english": 3}, "rank": 1},
+    },
+}  # fmt: skip
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -95,6 +103,7 @@ def with_vip(*, sales_did_to: str = "sales") -> dict[str, Any]:
     routing["queues"]["vip"] = {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}}
     routing["dids"] = [
         {"number": SALES_DID, "queue": sales_did_to},
+        {"number": HOLD_DID, "queue": "hold"},
         {"number": VIP_DID, "queue": "vip"},
     ]
     routing["agents"]["dave"] = {"password": "dave-pw", "queues": ["vip"]}
@@ -155,3 +164,34 @@ async def test_rollback_restores_the_old_route(gw: Gateway) -> None:
     history = await contactgw_config(gw, "history")
     assert [line.split()[0] for line in history.splitlines()[1:]] == ["4", "3", "2", "1"]
     assert "rollback:1" in history.splitlines()[1]
+
+
+async def test_strategy_and_skills_changed_while_calls_wait_keep_their_order(
+    gw: Gateway, phones: dict[str, AgentProcess]
+) -> None:
+    for agent in ("erin", "fay"):  # logged in, but hold needs english 5: they have 3
+        phones[agent] = await start_phone(gw, agent, answer_after=0.3)
+        await available(gw, agent)
+
+    async def waiting() -> bool:
+        queues = {q["name"]: q for q in await gw.get("/queues")}
+        return bool(queues["hold"]["waiting"] == 2)
+
+    # one sipp (the trunk's port is one), two calls a second apart; hold_ms counts from
+    # the gateway's answer (the greeting), so they wait, then talk
+    callers = gw.caller(HOLD_DID, hold_ms=12000, calls=2, rate=1)
+    await callers.start()
+    await gw.wait_for("2 waiting in hold", waiting, timeout=10)
+    await asyncio.sleep(1)
+
+    routing = copy.deepcopy(ROUTING)
+    routing["queues"]["hold"].update(strategy="linear", skills={"english": 2})
+    out = await apply(gw, "v5.yaml", routing)
+    assert "~ queues.hold.skills.english: 5 -> 2" in out
+    assert "~ queues.hold.strategy: 'round-robin' -> 'linear'" in out
+    assert await callers.wait(40) == 0, f"{callers.errors()}\n{gw.log()}"
+    older, newer = sorted(await gw.cdr(2), key=lambda r: str(r["arrived_at"]))
+    assert older["disposition"] == newer["disposition"] == "answered", (older, newer)
+    # linear: the lowest rank first, and the older caller is matched first
+    assert (older["agent"], newer["agent"]) == ("erin", "fay")
+    assert older["wait_seconds"] > newer["wait_seconds"] > 1.0  # from their arrival
