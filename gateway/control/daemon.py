@@ -24,7 +24,7 @@ from acd import events as ev
 from acd.engine import Engine
 from gateway.api.app import create_app
 from gateway.auth import Authenticator
-from gateway.control import build
+from gateway.control import build, preflight
 from gateway.control.alerts import AlertTracker
 from gateway.control.announcements import PromptSet
 from gateway.control.api_facade import ApiFacade
@@ -72,6 +72,7 @@ class ControlPlane:
     # ------------------------------------------------------------------ start
     async def start(self) -> None:
         s, loop = self.settings, asyncio.get_running_loop()
+        preflight.check_ports(s)  # first: a taken port stops us before we touch anything
         rundir = build.run_dir(s)
         for path in (s.data_dir, rundir, s.recordings.directory, rundir / "logs"):
             Path(path).mkdir(parents=True, exist_ok=True)

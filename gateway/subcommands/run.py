@@ -32,6 +32,12 @@ def main(args: argparse.Namespace) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     from gateway.control.daemon import ControlPlane  # heavy imports only when running
+    from gateway.control.preflight import PortsUnavailable
 
-    asyncio.run(ControlPlane(settings).run())
+    try:
+        asyncio.run(ControlPlane(settings).run())
+    except PortsUnavailable as exc:  # another process (a second instance?) holds them
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 2
     return 0
