@@ -80,9 +80,13 @@ class ControlPlane:
         assert s.database.url is not None  # the loader fills in the SQLite default
         await migrate(s.database.url)
         self.db = Database.open(s.database.url)
-        version = await RoutingRepository(self.db).apply_routing_config(
-            s.routing, source=self._source, author=None
+        version, routing = await RoutingRepository(self.db).apply_if_source_changed(
+            s.routing, source=self._source
         )
+        if routing is not s.routing:  # changed since the file was last applied: keep that
+            log.info("routing: the file is unchanged since its last apply; running version "
+                     "%s from the database", version.version)  # fmt: skip
+            s = self.settings = s.model_copy(update={"routing": routing})
         log.info("routing configuration version %s", version.version)
         self.cdr = CdrStore(self.db)
         self.metrics = Metrics()

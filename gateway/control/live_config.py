@@ -167,7 +167,7 @@ class EdgeCredentials(Protocol):
 class AgentList(Protocol):
     """Presence: which agents it logs in and out from their registrations."""
 
-    _auto: dict[str, bool]
+    def set_agents(self, agents: dict[str, bool]) -> None: ...
 
 
 class LiveConfig:
@@ -302,7 +302,7 @@ class LiveConfig:
             self._calls.feed(event)
         # Presence has no public setter for its agent list yet (presence.py belongs to
         # another change): replace this line with `Presence.set_agents` once it has one.
-        self._presence._auto = dict(change.auto_login)
+        self._presence.set_agents(change.auto_login)
         for queue in change.new_queues:
             self._metrics.declare_queue(queue)
         names = {u: self.agent_names[u] for u in change.removed_agents if u in self.agent_names}

@@ -40,6 +40,10 @@ class Presence:
         self._manual_out: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
+    def set_agents(self, agents: dict[str, bool]) -> None:
+        """The agents it manages (agent id -> auto_login), after a live routing change."""
+        self._auto = dict(agents)
+
     def state(self, agent_id: str) -> AgentState:
         if agent_id not in self._auto:
             raise NotFound(f"no agent {agent_id!r}")

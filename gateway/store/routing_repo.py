@@ -91,6 +91,28 @@ class RoutingRepository:
             await _replace_tables(session, routing, row.version)
             return _version_record(row)
 
+    async def apply_if_source_changed(
+        self, routing: RoutingSettings, source: str
+    ) -> tuple[RoutingVersion, RoutingSettings]:
+        """At start: apply `routing` (the YAML file) only if it differs from what this
+        source last applied. A change made since by another writer (the CLI, the API, a
+        rollback) is then kept: the database is the truth, the file one way to write it.
+        Returns the version that runs and its content."""
+        digest = content_hash(full_content(routing))
+        async with self._db.reading() as session:
+            latest = await _latest(session)
+            query = (
+                select(ConfigVersion.content_hash)
+                .where(ConfigVersion.source == source)
+                .order_by(ConfigVersion.version.desc())
+                .limit(1)
+            )
+            last_from_source = await session.scalar(query)
+        if latest is not None and last_from_source == digest:
+            return _version_record(latest), await self.version_settings(latest.version)
+        version = await self.apply_routing_config(routing, source=source)
+        return version, routing
+
     async def load_routing_config(self) -> tuple[RoutingVersion, RoutingSettings] | None:
         """The current version and its content, or None if nothing was ever applied."""
         async with self._db.transaction() as session:

@@ -194,6 +194,9 @@ class FakePresence:
     def __init__(self, agents: dict[str, bool]) -> None:
         self._auto = agents
 
+    def set_agents(self, agents: dict[str, bool]) -> None:
+        self._auto = dict(agents)
+
 
 class LiveRig(Rig):
     live: LiveConfig

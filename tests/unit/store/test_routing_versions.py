@@ -64,3 +64,17 @@ async def test_preview_is_the_diff_apply_would_record(db: Database) -> None:
     preview = await repo.preview(new)
     assert preview == [{"op": "change", "path": "region", "old": "US", "new": "GB"}]
     assert list((await repo.apply_routing_config(new, "cli")).changes) == preview
+
+
+async def test_at_start_an_unchanged_file_keeps_what_was_applied_since(db: Database) -> None:
+    repo = RoutingRepository(db)
+    file = example()
+    version, running = await repo.apply_if_source_changed(file, "yaml")
+    assert version.version == 1 and running == file
+    live = changed(file, region="GB")
+    await repo.apply_routing_config(live, "cli")  # a live change while the gateway ran
+    version, running = await repo.apply_if_source_changed(file, "yaml")  # a restart
+    assert version.version == 2 and running == live  # the CLI's change is kept
+    edited = changed(file, region="FR")  # the file itself was edited: it wins
+    version, running = await repo.apply_if_source_changed(edited, "yaml")
+    assert version.version == 3 and running == edited and await repo.current_version() == 3
