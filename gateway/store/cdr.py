@@ -73,13 +73,13 @@ class CdrStore:
                     queue=queue,
                 )
             )
-            add_events(session, events)
+            await add_events(session, events)
 
     async def record_queued(self, *, call_id: uuid.UUID, queue: str, events: Events = ()) -> None:
         """The call entered ``queue`` (again, after an overflow: the CDR keeps the last)."""
         async with self._db.transaction() as session:
             (await _call(session, call_id)).queue = queue
-            add_events(session, events)
+            await add_events(session, events)
 
     async def record_offer(
         self,
@@ -99,7 +99,7 @@ class CdrStore:
                 call_id=call_id, agent=agent, queue=queue or call.queue, offered_at=offered_at
             )
             session.add(offer)
-            add_events(session, events)
+            await add_events(session, events)
             await session.flush()
             return offer.id
 
@@ -117,7 +117,7 @@ class CdrStore:
             if offer is None:
                 raise NotFoundError(f"no offer {offer_id}")
             offer.result, offer.ended_at, offer.sip_code = result, ended_at, sip_code
-            add_events(session, events)
+            await add_events(session, events)
 
     async def record_answered(
         self,
@@ -137,7 +137,7 @@ class CdrStore:
                 if offer is None or offer.call_id != call_id:
                     raise NotFoundError(f"no offer {offer_id} for call {call_id}")
                 offer.result, offer.ended_at, offer.sip_code = "answered", answered_at, 200
-            add_events(session, events)
+            await add_events(session, events)
 
     async def record_ended(
         self,
@@ -168,7 +168,7 @@ class CdrStore:
                 call.talk_seconds = (ended_at - call.answered_at).total_seconds()
             elif call.queue is not None:
                 call.wait_seconds = (ended_at - call.arrived_at).total_seconds()
-            add_events(session, events)
+            await add_events(session, events)
             return _call_record(call)
 
     async def record_agent_state(
@@ -182,7 +182,7 @@ class CdrStore:
     ) -> None:
         async with self._db.transaction() as session:
             session.add(AgentStateLog(agent=agent, state=state, reason=reason, at=at))
-            add_events(session, events)
+            await add_events(session, events)
 
     async def get_call(self, call_id: uuid.UUID) -> CallRecord | None:
         async with self._db.transaction() as session:

@@ -8,10 +8,10 @@ advisory lock, see engine.py), and a row's position is drawn and committed while
 transaction holds that lock, so position order is commit order: a replay cursor never
 steps over a row that commits a moment later.
 
-Sequence: each subject's events are numbered 1, 2, 3... in the INSERT itself (``MAX + 1``
-over the subject's rows), so :func:`add_events` stays a plain add to the caller's
-transaction. Writers are serialised (above), so no two rows get the same number; the
-purge keeps each subject's newest row, so numbering never restarts.
+Sequence: each subject's events are numbered 1, 2, 3... by :func:`add_events` in the
+caller's transaction: one ``MAX(sequence)`` query for all the subjects of the batch, then
+the rows go in as one multi-row INSERT. Writers are serialised (above), so no two rows get
+the same number; the purge keeps each subject's newest row, so numbering never restarts.
 
 Retention: rows stay until :meth:`OutboxStore.purge_published` deletes them (published,
 older than the retention, not their subject's newest); replay serves every row still
@@ -25,41 +25,46 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, delete, func, select, update
+from sqlalchemy import Row, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from gateway.store.engine import Database
 from gateway.store.models import Outbox
 from gateway.store.records import NotFoundError, OutboxMessage
 
 
-def add_events(session: AsyncSession, events: Iterable[OutboxMessage]) -> None:
-    """Stage ``events`` in the caller's transaction (in order: positions follow it)."""
-    session.add_all(
-        Outbox(
-            id=e.id,
-            type=e.type,
-            subject=e.subject,
-            queue=e.queue,
-            sequence=e.sequence or _next_sequence(e.subject),
-            payload=dict(e.payload),
-            created_at=e.created_at,
+async def add_events(session: AsyncSession, events: Iterable[OutboxMessage]) -> None:
+    """Stage ``events`` in the caller's transaction (in order: positions follow it),
+    numbering each subject's events after the highest number it already has."""
+    batch = list(events)
+    if not batch:
+        return
+    subjects = {e.subject for e in batch if e.subject is not None and not e.sequence}
+    highest: dict[str, int] = {}
+    if subjects:
+        query = (
+            select(Outbox.subject, func.max(Outbox.sequence))
+            .where(Outbox.subject.in_(subjects))
+            .group_by(Outbox.subject)
         )
-        for e in events
-    )
-
-
-_PREVIOUS = aliased(Outbox)  # once: building an alias per row costs more than the INSERT
-
-
-def _next_sequence(subject: str | None) -> ColumnElement[int] | int:
-    """The subject's next number, evaluated by the database at flush (one INSERT per row,
-    in order, so events of one subject added together count up)."""
-    if subject is None:
-        return 0
-    highest = select(func.max(_PREVIOUS.sequence)).where(_PREVIOUS.subject == subject)
-    return func.coalesce(highest.scalar_subquery(), 0) + 1
+        highest = {str(s): int(n or 0) for s, n in (await session.execute(query)).all()}
+    rows = []
+    for e in batch:
+        sequence = e.sequence
+        if not sequence and e.subject is not None:
+            sequence = highest[e.subject] = highest.get(e.subject, 0) + 1
+        rows.append(
+            Outbox(
+                id=e.id,
+                type=e.type,
+                subject=e.subject,
+                queue=e.queue,
+                sequence=sequence,
+                payload=dict(e.payload),
+                created_at=e.created_at,
+            )
+        )
+    session.add_all(rows)
 
 
 _COLUMNS = (
@@ -96,7 +101,7 @@ class OutboxStore:
     async def add(self, events: Sequence[OutboxMessage]) -> None:
         """Store events that go with no other change (e.g. a periodic snapshot)."""
         async with self._db.transaction() as session:
-            add_events(session, events)
+            await add_events(session, events)
 
     async def pending(
         self, limit: int = 100, after: int | None = None

@@ -125,7 +125,7 @@ async def test_reads_do_not_wait_for_a_writer_holding_the_lock(db: Database) -> 
         async with db.transaction() as session:  # takes the write lock
             from gateway.store.outbox import add_events
 
-            add_events(session, [event(2)])
+            await add_events(session, [event(2)])
             await session.flush()
             holding.set()
             await release.wait()
