@@ -20,10 +20,14 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gateway.api.errors import install_error_handlers
+from gateway.api.v1 import history
+from gateway.api.v1 import stats as stats_routes
 from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView
 from gateway.auth.http import CurrentUser, authorize, install_auth
 from gateway.auth.service import Authenticator, Principal
 from gateway.control.errors import ControlError
+from gateway.store.search import CallSearch
+from gateway.store.stats import StatsStore
 
 
 class ControlPlaneApi(Protocol):
@@ -83,9 +87,14 @@ def create_app(
     *,
     events: EventsApi | None = None,
     auth: Authenticator | None = None,
+    search: CallSearch | None = None,
+    stats: StatsStore | None = None,
 ) -> FastAPI:
     """`auth`: users and audit in the database; without it, `admin_token` alone (or
-    nothing: an open API)."""
+    nothing: an open API). `search`, `stats`: the call records the v1 history,
+    recordings and statistics routes read (without them those answer 503).
+
+    The live views are served under `/api/v1/...` too: one handler, two paths."""
     app = FastAPI(
         title="contactgw",
         version="0.1.0",
@@ -95,6 +104,9 @@ def create_app(
     auth = auth if auth is not None else Authenticator(None, admin_token)
     install_auth(app, auth)
     install_error_handlers(app)
+    app.state.control, app.state.search, app.state.stats = control, search, stats
+    history.install(app)
+    stats_routes.install(app)
 
     async def act(
         user: Principal,
@@ -126,22 +138,27 @@ def create_app(
         return Response(body, media_type=content_type)
 
     @app.get("/agents", tags=["agents"])
+    @app.get("/api/v1/agents", tags=["agents"])
     def list_agents() -> list[AgentStatus]:
         return control.agents()
 
     @app.get("/agents/{agent_id}", tags=["agents"])
+    @app.get("/api/v1/agents/{agent_id}", tags=["agents"])
     def get_agent(agent_id: str) -> AgentStatus:
         return control.agent(agent_id)
 
     @app.post("/agents/{agent_id}/login", tags=["agents"])
+    @app.post("/api/v1/agents/{agent_id}/login", tags=["agents"])
     async def login(agent_id: str, user: CurrentUser) -> AgentStatus:
         return await act(user, "agent.login", agent_id, lambda: control.login_agent(agent_id))
 
     @app.post("/agents/{agent_id}/logout", tags=["agents"])
+    @app.post("/api/v1/agents/{agent_id}/logout", tags=["agents"])
     async def logout(agent_id: str, user: CurrentUser) -> AgentStatus:
         return await act(user, "agent.logout", agent_id, lambda: control.logout_agent(agent_id))
 
     @app.post("/agents/{agent_id}/pause", tags=["agents"])
+    @app.post("/api/v1/agents/{agent_id}/pause", tags=["agents"])
     async def pause(agent_id: str, body: PauseRequest, user: CurrentUser) -> AgentStatus:
         return await act(
             user,
@@ -152,14 +169,17 @@ def create_app(
         )
 
     @app.post("/agents/{agent_id}/unpause", tags=["agents"])
+    @app.post("/api/v1/agents/{agent_id}/unpause", tags=["agents"])
     async def unpause(agent_id: str, user: CurrentUser) -> AgentStatus:
         return await act(user, "agent.unpause", agent_id, lambda: control.unpause_agent(agent_id))
 
     @app.post("/agents/{agent_id}/ready", tags=["agents"], summary="End wrap-up early")
+    @app.post("/api/v1/agents/{agent_id}/ready", tags=["agents"], summary="End wrap-up early")
     async def ready(agent_id: str, user: CurrentUser) -> AgentStatus:
         return await act(user, "agent.ready", agent_id, lambda: control.ready_agent(agent_id))
 
     @app.get("/queues", tags=["queues"])
+    @app.get("/api/v1/queues", tags=["queues"])
     def list_queues() -> list[QueueView]:
         return control.queues()
 
@@ -170,32 +190,6 @@ def create_app(
     @app.get("/cdr", tags=["calls"], summary="Most recent call records")
     async def list_cdr(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         return await control.call_records(limit)
-
-    @app.get(
-        "/calls/{call_id}/recording",
-        tags=["calls"],
-        summary="A finished call's recording (WAV)",
-        description="`role`: `stereo` (caller left, agent right), `caller`, `agent` or "
-        "`voicemail`; without it, the stereo file, else the voicemail or caller file. "
-        "404 until the call's record is closed (the `recording.ready` event). "
-        "Every download is audited.",
-        response_class=FileResponse,
-    )
-    async def get_recording(
-        call_id: str, user: CurrentUser, role: RecordingRole | None = None
-    ) -> FileResponse:
-        details = {"role": role}
-        try:
-            path = await control.recording_file(call_id, role)
-        except ControlError as exc:
-            outcome = type(exc).__name__
-            await auth.audit(
-                user, "recording.download", target=call_id, outcome=outcome, details=details
-            )
-            raise
-        await auth.audit(user, "recording.download", target=call_id, outcome="ok",
-                         details={**details, "file": path.name})  # fmt: skip
-        return FileResponse(path, media_type="audio/wav", filename=f"{call_id}-{path.name}")
 
     @app.get(
         "/api/v1/audit",

@@ -3,16 +3,22 @@
 Every API route is a key of `ROUTES`; the API's dependency (gateway.auth.http) looks
 the matched route up there, so a route missing from the table is refused (fail
 closed) and tests/unit/auth/test_permissions.py fails. A grant has a scope: `ANY`
-(every agent) or `OWN` (the `agent_id` the user is bound to). An `OWN` grant covers a
-route only if the route names that agent in its path (`{agent_id}`): an agent user
-reads `GET /agents/{its id}`, not the list of all agents.
+(every agent), `OWN` (the `agent_id` the user is bound to) or `ROWS`. An `OWN` grant
+covers a route only if the route names that agent in its path (`{agent_id}`): an agent
+user reads `GET /agents/{its id}`, not the list of all agents. A `ROWS` grant covers a
+route that names no other agent in its path, and the route itself serves only the
+rows of the user's agent (`rows_agent` tells it which): an agent user searches its own
+calls, streams its own recordings, reads its own statistics.
 
     role        grants
     admin       everything
     supervisor  agents (read, act) on any agent, queues, calls, call records,
-                recordings, events; not routing changes, secrets or the audit log
-    qa          calls, call records, recordings, events (read only)
-    agent       its own agent (read, act), queues
+                call history, recordings, statistics, events; not routing changes,
+                secrets or the audit log
+    qa          calls, call records, call history, recordings, statistics, events
+                (read only)
+    agent       its own agent (read, act), queues, queue statistics; the rows of its
+                own agent in call history, recordings and agent statistics
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class Permission(StrEnum):
     RECORDINGS_READ = "recordings.read"
     EVENTS_READ = "events.read"
     AUDIT_READ = "audit.read"
+    HISTORY_READ = "history.read"  # call search and call records (API v1)
+    STATS_QUEUES = "stats.queues"  # per-interval queue statistics
+    STATS_AGENTS = "stats.agents"  # per-interval agent statistics
     ROUTING_WRITE = "routing.write"  # no route yet (issue 9): admin only
     SECRETS_READ = "secrets.read"  # no route yet (issue 9): admin only
 
@@ -45,6 +54,7 @@ class Permission(StrEnum):
 class Scope(StrEnum):
     ANY = "any"
     OWN = "own"
+    ROWS = "rows"
 
 
 _READ_ALL = {
@@ -53,6 +63,9 @@ _READ_ALL = {
     Permission.CDR_READ,
     Permission.RECORDINGS_READ,
     Permission.EVENTS_READ,
+    Permission.HISTORY_READ,
+    Permission.STATS_QUEUES,
+    Permission.STATS_AGENTS,
 }
 
 GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
@@ -67,11 +80,18 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.CDR_READ: Scope.ANY,
         Permission.RECORDINGS_READ: Scope.ANY,
         Permission.EVENTS_READ: Scope.ANY,
+        Permission.HISTORY_READ: Scope.ANY,
+        Permission.STATS_QUEUES: Scope.ANY,
+        Permission.STATS_AGENTS: Scope.ANY,
     },
     Role.AGENT: {
         Permission.AGENTS_READ: Scope.OWN,
         Permission.AGENTS_ACT: Scope.OWN,
         Permission.QUEUES_READ: Scope.ANY,
+        Permission.STATS_QUEUES: Scope.ANY,
+        Permission.HISTORY_READ: Scope.ROWS,
+        Permission.RECORDINGS_READ: Scope.ROWS,
+        Permission.STATS_AGENTS: Scope.ROWS,
     },
 }
 
@@ -97,6 +117,22 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("GET", "/calls/{call_id}/recording"): Permission.RECORDINGS_READ,
     ("GET", "/events"): Permission.EVENTS_READ,
     ("GET", "/api/v1/audit"): Permission.AUDIT_READ,
+    # API v1: the live views under their versioned paths (same handlers as above)
+    ("GET", "/api/v1/agents"): Permission.AGENTS_READ,
+    ("GET", "/api/v1/agents/{agent_id}"): Permission.AGENTS_READ,
+    ("POST", "/api/v1/agents/{agent_id}/login"): Permission.AGENTS_ACT,
+    ("POST", "/api/v1/agents/{agent_id}/logout"): Permission.AGENTS_ACT,
+    ("POST", "/api/v1/agents/{agent_id}/pause"): Permission.AGENTS_ACT,
+    ("POST", "/api/v1/agents/{agent_id}/unpause"): Permission.AGENTS_ACT,
+    ("POST", "/api/v1/agents/{agent_id}/ready"): Permission.AGENTS_ACT,
+    ("GET", "/api/v1/queues"): Permission.QUEUES_READ,
+    # API v1: history, recordings, statistics (an agent user: its own rows)
+    ("GET", "/api/v1/calls"): Permission.HISTORY_READ,
+    ("GET", "/api/v1/calls/{call_id}"): Permission.HISTORY_READ,
+    ("GET", "/api/v1/calls/{call_id}/recording"): Permission.RECORDINGS_READ,
+    ("GET", "/api/v1/recordings"): Permission.RECORDINGS_READ,
+    ("GET", "/api/v1/stats/queues"): Permission.STATS_QUEUES,
+    ("GET", "/api/v1/stats/agents"): Permission.STATS_AGENTS,
 }
 
 
@@ -116,4 +152,15 @@ def refusal(
         return f"role {role} lacks permission {permission}"
     if scope is Scope.OWN and (target_agent is None or target_agent != bound_agent):
         return f"role {role} has permission {permission} on its own agent ({bound_agent}) only"
+    if scope is Scope.ROWS and target_agent is not None and target_agent != bound_agent:
+        return f"role {role} has permission {permission} on its own agent ({bound_agent}) only"
+    return None
+
+
+def rows_agent(role: Role, bound_agent: str | None, permission: Permission) -> str | None:
+    """The agent whose rows alone a route may serve this user (None: every row).
+
+    Only a `ROWS` grant restricts; an agent user bound to no agent gets "" (no row)."""
+    if GRANTS[role].get(permission) is Scope.ROWS:
+        return bound_agent or ""
     return None

@@ -26,6 +26,7 @@ from gateway.control.trunks import Trunks
 from gateway.events.service import EventsService
 from gateway.metrics import Metrics
 from gateway.store.cdr import CdrStore
+from gateway.store.search import recording_paths
 from gateway.supervisor.pool import WorkerPool
 
 
@@ -183,13 +184,7 @@ class ApiFacade:
         row = await self._cdr.get_call(key)
         if row is None:
             raise NotFound(f"no call {call_id!r}")
-        voicemail = row.recording_caller if row.disposition in ("voicemail", "closed") else None
-        files = {
-            "stereo": row.recording_stereo,
-            "caller": row.recording_caller,
-            "agent": row.recording_agent,
-            "voicemail": voicemail,
-        }
+        files: dict[str, str] = {str(k): v for k, v in recording_paths(row).items()}
         wanted = [role] if role else ["stereo", "voicemail", "caller"]
         for name in wanted:
             path = files.get(name)

@@ -48,6 +48,8 @@ from gateway.store.engine import Database
 from gateway.store.migrate import migrate
 from gateway.store.outbox import OutboxStore
 from gateway.store.routing_repo import RoutingRepository
+from gateway.store.search import CallSearch
+from gateway.store.stats import StatsStore
 from gateway.supervisor.config import PoolEvent, WorkerDown, WorkerUp
 from gateway.supervisor.pool import WorkerPool
 from routing import build_routing_table
@@ -181,7 +183,10 @@ class ControlPlane:
         token = s.api.admin_token.get_secret_value() if s.api.admin_token else None
         auth = Authenticator(self.db, admin_token=token)  # users and audit in the database
         await auth.announce()  # warns if the API is open (no users, no admin_token)
-        app = create_app(self.facade, events=self.events_service.replay, auth=auth)
+        app = create_app(
+            self.facade, events=self.events_service.replay, auth=auth,
+            search=CallSearch(self.db), stats=StatsStore(self.db),
+        )  # fmt: skip
         self._api_server = uvicorn.Server(
             uvicorn.Config(
                 app, host=s.api.host, port=s.api.port, log_level="warning", lifespan="off"

@@ -1,0 +1,136 @@
+"""Response models of API v1's read side (the OpenAPI schema is derived from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from gateway.store.records import CallRecord, Disposition, HangupBy, OfferRecord, OfferResult
+from gateway.store.search import RecordingEntry, RecordingRole, recording_paths
+
+
+class Offer(BaseModel):
+    agent: str
+    queue: str | None
+    offered_at: datetime
+    ended_at: datetime | None
+    result: OfferResult | None
+    sip_code: int | None
+
+    @classmethod
+    def of(cls, o: OfferRecord) -> Offer:
+        return cls(
+            agent=o.agent,
+            queue=o.queue,
+            offered_at=o.offered_at,
+            ended_at=o.ended_at,
+            result=o.result,
+            sip_code=o.sip_code,
+        )
+
+
+class CallItem(BaseModel):
+    """One call record; times in UTC, durations in seconds."""
+
+    id: str
+    arrived_at: datetime
+    did: str | None
+    caller: str | None
+    trunk: str | None
+    queue: str | None = Field(description="the last queue the call was in")
+    agent: str | None = Field(description="the agent who answered")
+    offered_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None = Field(description="null while the call is in progress")
+    disposition: Disposition | None
+    hangup_by: HangupBy | None
+    wait_seconds: float | None = Field(description="arrival to answer (or to the end)")
+    talk_seconds: float | None = Field(description="answer to end")
+    recordings: list[RecordingRole] = Field(
+        description="the roles `GET /api/v1/calls/{id}/recording?role=` serves"
+    )
+
+    @classmethod
+    def of(cls, c: CallRecord) -> CallItem:
+        return cls(
+            id=str(c.id),
+            arrived_at=c.arrived_at,
+            did=c.did,
+            caller=c.caller,
+            trunk=c.trunk,
+            queue=c.queue,
+            agent=c.agent,
+            offered_at=c.offered_at,
+            answered_at=c.answered_at,
+            ended_at=c.ended_at,
+            disposition=c.disposition,
+            hangup_by=c.hangup_by,
+            wait_seconds=c.wait_seconds,
+            talk_seconds=c.talk_seconds,
+            recordings=list(recording_paths(c)),
+        )
+
+
+class CallDetail(CallItem):
+    sip_call_id: str
+    worker: str | None
+    caller_sip_code: int | None
+    agent_sip_code: int | None
+    rtp_quality: dict[str, Any] | None
+    offers: list[Offer] = Field(description="every offer to an agent, oldest first")
+
+    @classmethod
+    def with_offers(cls, c: CallRecord, offers: tuple[OfferRecord, ...]) -> CallDetail:
+        return cls(
+            **CallItem.of(c).model_dump(),
+            sip_call_id=c.sip_call_id,
+            worker=c.worker,
+            caller_sip_code=c.caller_sip_code,
+            agent_sip_code=c.agent_sip_code,
+            rtp_quality=dict(c.rtp_quality) if c.rtp_quality is not None else None,
+            offers=[Offer.of(o) for o in offers],
+        )
+
+
+class CallPageOut(BaseModel):
+    items: list[CallItem]
+    next_cursor: str | None = Field(description="`cursor` of the next page; null: no more")
+
+
+class RecordingFileOut(BaseModel):
+    role: RecordingRole
+    size: int | None = Field(description="bytes; null if the file is missing on disk")
+
+
+class RecordingItem(BaseModel):
+    call_id: str
+    queue: str | None
+    agent: str | None
+    start: datetime = Field(description="answer time (arrival for a voicemail)")
+    duration_seconds: float | None = Field(
+        description="talk time (the call's length if unanswered)"
+    )
+    files: list[RecordingFileOut]
+
+    @classmethod
+    def of(cls, e: RecordingEntry) -> RecordingItem:
+        c = e.call
+        start = c.answered_at or c.arrived_at
+        duration = c.talk_seconds
+        if duration is None and c.ended_at is not None:
+            duration = (c.ended_at - start).total_seconds()
+        return cls(
+            call_id=str(c.id),
+            queue=c.queue,
+            agent=c.agent,
+            start=start,
+            duration_seconds=duration,
+            files=[RecordingFileOut(role=f.role, size=f.size) for f in e.files],
+        )
+
+
+class RecordingPage(BaseModel):
+    items: list[RecordingItem]
+    next_cursor: str | None = Field(description="`cursor` of the next page; null: no more")
