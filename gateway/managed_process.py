@@ -30,11 +30,14 @@ import signal
 import time
 from pathlib import Path
 
+from gateway.logsafe import printable
+
 READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 BACKOFF_INITIAL_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0
+RELAYED_LINE_LIMIT = 2000  # Kamailio quotes whole datagrams it cannot parse
 _PR_SET_PDEATHSIG = 1
 
 
@@ -181,7 +184,7 @@ class ManagedProcess:
             raw = await proc.stdout.readline()
             if not raw:
                 return
-            line = raw.decode(errors="replace").rstrip()
+            line = printable(raw.rstrip(), limit=RELAYED_LINE_LIMIT)  # network bytes in it
             if not line.strip():
                 continue
             self.log_tail.append(line)

@@ -27,6 +27,7 @@ from gateway.control.session import AgentLeg, AgentLegState, CallSession, Role
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
+from gateway.logsafe import printable
 from gateway.store.records import Disposition, OfferResult
 from recordings.naming import recording_dir
 from routing import Closed, ToQueue, Unknown, Voicemail
@@ -298,7 +299,7 @@ class Call:
 
     def command_failed(self, command: p.Command, error: WorkerError) -> None:
         s = self.session
-        log.warning("call %s: %s failed: %s", s.call_id, type(command).__name__, error)
+        log.warning("call %s: %s failed: %s", s.call_id, type(command).__name__, printable(error))
         match command:
             case p.Dial(leg=str(name)) if name in s.agent_legs:
                 leg = s.agent_legs[name]

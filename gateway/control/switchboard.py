@@ -51,6 +51,7 @@ from gateway.control.session import CallSession
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
+from gateway.logsafe import printable
 from routing import Closed, RoutingTable, ToQueue, Unknown, Voicemail, resolve, uri_user
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class Switchboard:
             try:
                 commands = self.engine.handle(event, now.mono)
             except AcdError as exc:
-                log.warning("ACD refused %r: %s", event, exc)
+                log.warning("ACD refused %s: %s", printable(repr(event)), exc)
                 continue
             for command in commands:
                 self._on_acd_command(command)
@@ -213,9 +214,14 @@ class Switchboard:
                     case p.RtpQuality():
                         call.rtp_quality(event)
             case p.DtmfDigit():
-                log.info("DTMF %s on %s", event.digit, event.leg)
+                log.info("DTMF %s on %s", printable(event.digit), event.leg)
             case p.CallRejected():
-                log.info("worker %s refused INVITE %s: %s", worker_id, event.call_id, event.code)
+                log.info(
+                    "worker %s refused INVITE %s: %s",
+                    worker_id,
+                    printable(event.call_id),
+                    event.code,
+                )
                 self.emit(fx.CountRefusedInvite(worker_id, event.code))
             case p.Capacity() | p.RegistrationState():
                 pass  # the pool's and the trunks' business
@@ -269,7 +275,8 @@ class Switchboard:
                 events=(call_events.received(s, route),),
             )
         )  # fmt: skip
-        log.info("call %s from %s to %s on %s: %s", s.call_id, s.caller, did, worker_id, route)
+        log.info("call %s from %s to %s on %s: %s",
+                 s.call_id, printable(s.caller), printable(did), worker_id, route)  # fmt: skip
         call.route(decision)
 
     def _agent_state_changed(self, c: cmd.AgentStateChanged) -> None:

@@ -20,6 +20,7 @@ from gateway.control.event_writer import EventSink
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
+from gateway.logsafe import printable
 from gateway.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class Trunks:
                 e.account,
                 "registered" if e.registered else "not registered",
                 e.code,
-                e.reason,
+                printable(e.reason),  # the registrar's reason phrase
             )
         if (state.registered, state.code) != (e.registered, e.code) and self._events:
             home = self._pool.registration_home(e.account)
@@ -111,7 +112,7 @@ class Trunks:
                 "trunk %s registration failed (%s %s): retry in %.0f s",
                 e.account,
                 e.code,
-                e.reason,
+                printable(e.reason),
                 delay,
             )
             retry_at = self._clock.now().mono + delay

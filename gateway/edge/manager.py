@@ -46,6 +46,7 @@ from gateway.edge.state import (
     parse_ul_dump,
     parse_ul_lookup,
 )
+from gateway.logsafe import printable
 
 log = logging.getLogger("gateway.edge")
 
@@ -236,14 +237,15 @@ class EdgeManager:
             if not dialog.confirmed:
                 log.info(
                     "dialog %s of worker %s not confirmed (state %d): left to tm's timers",
-                    dialog.call_id, worker_id, dialog.state,
+                    printable(dialog.call_id), worker_id, dialog.state,
                 )  # fmt: skip
                 continue
             try:
                 await self.rpc.dlg_end(dialog.h_entry, dialog.h_id)
             except EdgeRpcError as exc:
                 # ended in between (a BYE crossed us), or no longer confirmed
-                log.info("dialog %s of worker %s not ended: %s", dialog.call_id, worker_id, exc)
+                log.info("dialog %s of worker %s not ended: %s", printable(dialog.call_id), worker_id,
+                         printable(exc))  # fmt: skip
                 continue
             except EdgeUnavailable as exc:
                 log.warning("edge went away while ending worker %s's dialogs: %s", worker_id, exc)

@@ -30,6 +30,7 @@ from gateway.ipc import protocol as p
 from gateway.ipc.codec import Notification, ProtocolError, Request
 from gateway.ipc.errors import WorkerError, WorkerInternal
 from gateway.ipc.transport import Connection, connect
+from gateway.logsafe import printable
 from gateway.sip.endpoint import WorkerConfig
 from gateway.sip.loop import OwnerThread
 from gateway.sip.state import SipState
@@ -159,7 +160,7 @@ class WorkerProcess:
             try:
                 msg = recv.result()
             except ProtocolError as exc:
-                log.warning("bad line from control plane: %s", exc)
+                log.warning("bad line from control plane: %s", printable(exc))
                 continue
             if msg is None:
                 log.warning("control plane connection lost: hanging up")
@@ -179,7 +180,7 @@ class WorkerProcess:
         except WorkerError as exc:
             res = p.Result(req.id, False, {}, exc.code, exc.message)
         except Exception as exc:  # a bug in a handler must not kill the worker
-            log.exception("command %r failed", req.command)
+            log.exception("command %s failed", printable(repr(req.command)))
             res = p.Result(req.id, False, {}, WorkerInternal.code, repr(exc))
         try:
             await conn.send(res)

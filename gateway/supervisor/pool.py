@@ -41,6 +41,7 @@ from gateway.ipc import protocol as p
 from gateway.ipc.codec import ProtocolError
 from gateway.ipc.errors import WorkerError, WorkerGone
 from gateway.ipc.transport import Connection, serve
+from gateway.logsafe import printable
 from gateway.supervisor.config import (
     PoolCapacity,
     PoolConfig,
@@ -310,14 +311,14 @@ class WorkerPool:
             or hello.version != p.PROTOCOL_VERSION
             or not secrets.compare_digest(hello.token, self._token)
         ):
-            log.warning("refused worker connection from %s: %r", conn.peer, hello)
+            log.warning("refused worker connection from %s: %s", conn.peer, printable(repr(hello)))
             await conn.close()
             return
         h = self._handles.get(hello.worker_id)
         if h is None:  # a remote worker joining by itself: supervised, never spawned
             h = self._handles[hello.worker_id] = WorkerHandle(hello.worker_id, None)
         if h.conn is not None:
-            log.warning("duplicate worker id %s from %s", hello.worker_id, conn.peer)
+            log.warning("duplicate worker id %s from %s", printable(hello.worker_id), conn.peer)
             await conn.close()
             return
         await conn.send(p.Welcome(p.PROTOCOL_VERSION))
@@ -334,7 +335,7 @@ class WorkerPool:
             try:
                 msg = await conn.recv()
             except ProtocolError as exc:
-                log.warning("worker %s sent a bad line: %s", h.worker_id, exc)
+                log.warning("worker %s sent a bad line: %s", h.worker_id, printable(exc))
                 continue
             if msg is None:
                 break
