@@ -1,12 +1,14 @@
 """Suite-wide setup."""
 
 import os
+from collections.abc import Generator
 
 # Debian 12's Python 3.11.2 can raise "SystemError: AST constructor recursion depth
 # mismatch" when hypothesis' pytest plugin first imports hypothesis at the end of a run
 # that did not use it (e.g. only the integration suites). Importing it here, while the
 # stack is shallow, avoids that interpreter bug.
 import hypothesis
+import pytest
 
 # Hypothesis profiles. `ci` (the default) is deterministic: a clean clone gives the same
 # verdict every run (derandomized, so no example database either), no deadline (the
@@ -31,3 +33,14 @@ hypothesis.settings.register_profile(
     suppress_health_check=[hypothesis.HealthCheck.too_slow],
 )
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# In CI every test must run: a test skipped because a tool is missing (kamailio, sipp,
+# sox, PostgreSQL...) is a failure there, never a silent pass. Locally a skip stays a skip.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (set up what it needs): {report.longrepr}"
