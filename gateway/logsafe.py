@@ -6,8 +6,9 @@ line), ANSI escapes (rewrite the operator's terminal), NUL or undecodable bytes.
 `printable()` is the one place that turns such a value into something a log line can
 carry: every character that is not printable (`str.isprintable`: control characters,
 line and paragraph separators, format characters such as U+202E), and the backslash
-itself, become escapes; bytes that are not UTF-8 become ``\\xNN``; the result is capped
-at `limit` characters, with the number cut off said at the end.
+itself, become escapes; bytes that are not UTF-8 become ``\\xNN``; only the first `limit`
+characters of the value are kept (an escape counts as one), and the number cut off is
+said at the end.
 
 Use it at the log call, on the value: ``log.info("call from %s", printable(caller))``.
 """
