@@ -7,15 +7,25 @@ pjsua2, so it is tested on plain strings.
 
 from __future__ import annotations
 
+import re
+
 from gateway.ipc import protocol as p
 
 _COMPACT = {"i": "call-id", "f": "from", "t": "to", "m": "contact", "v": "via"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(message: str) -> str:
+    """The message as valid Unicode: pjsua2 hands bytes that are not UTF-8 over as lone
+    surrogates (``\\udcff``), which no database or JSON consumer accepts; each becomes
+    U+FFFD, so a hostile header can never break a call record downstream."""
+    return _SURROGATE.sub("\ufffd", message)
 
 
 def parse_headers(message: str) -> dict[str, str]:
     """Header name (lower case, compact forms expanded) -> first value; the request
     line is under ``""``."""
-    head = message.split("\r\n\r\n", 1)[0].split("\r\n")
+    head = valid_text(message).split("\r\n\r\n", 1)[0].split("\r\n")
     out = {"": head[0]}
     for line in head[1:]:
         name, sep, value = line.partition(":")

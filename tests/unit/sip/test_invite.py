@@ -55,3 +55,17 @@ def test_call_rejected() -> None:
     assert call_rejected(INVITE, 486, "Busy Here") == p.CallRejected(
         "42@carrier", 486, "Busy Here", '"Caller" <sip:+15550001111@carrier>;tag=abc'
     )
+
+
+def test_bytes_that_are_not_utf8_never_reach_a_record_as_lone_surrogates(tmp_path: object) -> None:
+    import json
+    import sqlite3
+
+    # pjsua2 hands a 0xff byte over as "\udcff": JSON and SQLite would refuse it later.
+    hostile = INVITE.replace('"Caller"', '"Ca\udcffller\ud800"')
+    call = incoming_call("w1-in-1", hostile, "127.0.0.1:5070")
+    assert call.from_uri.startswith('"Ca\ufffdller\ufffd"')
+    json.dumps(call.from_uri).encode("utf-8")  # encodable: no surrogate left
+    with sqlite3.connect(":memory:") as db:
+        db.execute("create table t (v text)")
+        db.execute("insert into t values (?)", (call.from_uri,))
