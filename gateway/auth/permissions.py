@@ -47,8 +47,9 @@ class Permission(StrEnum):
     HISTORY_READ = "history.read"  # call search and call records (API v1)
     STATS_QUEUES = "stats.queues"  # per-interval queue statistics
     STATS_AGENTS = "stats.agents"  # per-interval agent statistics
-    ROUTING_WRITE = "routing.write"  # no route yet (issue 9): admin only
-    SECRETS_READ = "secrets.read"  # no route yet (issue 9): admin only
+    ROUTING_READ = "routing.read"  # routing definitions, secrets never shown
+    ROUTING_WRITE = "routing.write"  # routing definitions: create, replace, delete
+    SECRETS_READ = "secrets.read"  # no route yet: admin only (passwords are write-only)
 
 
 class Scope(StrEnum):
@@ -74,8 +75,10 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.AGENTS_READ: Scope.ANY,
         Permission.AGENTS_ACT: Scope.ANY,
         **{p: Scope.ANY for p in _READ_ALL},
+        Permission.ROUTING_READ: Scope.ANY,
     },
     Role.QA: {
+        Permission.ROUTING_READ: Scope.ANY,
         Permission.CALLS_READ: Scope.ANY,
         Permission.CDR_READ: Scope.ANY,
         Permission.RECORDINGS_READ: Scope.ANY,
@@ -87,6 +90,7 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
     Role.AGENT: {
         Permission.AGENTS_READ: Scope.OWN,
         Permission.AGENTS_ACT: Scope.OWN,
+        Permission.ROUTING_READ: Scope.OWN,  # its own agent's definition
         Permission.QUEUES_READ: Scope.ANY,
         Permission.STATS_QUEUES: Scope.ANY,
         Permission.HISTORY_READ: Scope.ROWS,
@@ -133,6 +137,34 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("GET", "/api/v1/recordings"): Permission.RECORDINGS_READ,
     ("GET", "/api/v1/stats/queues"): Permission.STATS_QUEUES,
     ("GET", "/api/v1/stats/agents"): Permission.STATS_AGENTS,
+    # API v1: routing definitions (gateway/api/v1/routing.py); writes: admin only
+    ("GET", "/api/v1/config/globals"): Permission.ROUTING_READ,
+    ("PUT", "/api/v1/config/globals"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/queues"): Permission.ROUTING_READ,
+    ("POST", "/api/v1/config/queues"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/queues/{name}"): Permission.ROUTING_READ,
+    ("PUT", "/api/v1/config/queues/{name}"): Permission.ROUTING_WRITE,
+    ("DELETE", "/api/v1/config/queues/{name}"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/dids"): Permission.ROUTING_READ,
+    ("POST", "/api/v1/config/dids"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/dids/{number}"): Permission.ROUTING_READ,
+    ("PUT", "/api/v1/config/dids/{number}"): Permission.ROUTING_WRITE,
+    ("DELETE", "/api/v1/config/dids/{number}"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/agents"): Permission.ROUTING_READ,
+    ("POST", "/api/v1/config/agents"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/agents/{agent_id}"): Permission.ROUTING_READ,
+    ("PUT", "/api/v1/config/agents/{agent_id}"): Permission.ROUTING_WRITE,
+    ("DELETE", "/api/v1/config/agents/{agent_id}"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/schedules"): Permission.ROUTING_READ,
+    ("POST", "/api/v1/config/schedules"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/schedules/{name}"): Permission.ROUTING_READ,
+    ("PUT", "/api/v1/config/schedules/{name}"): Permission.ROUTING_WRITE,
+    ("DELETE", "/api/v1/config/schedules/{name}"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/holidays"): Permission.ROUTING_READ,
+    ("POST", "/api/v1/config/holidays"): Permission.ROUTING_WRITE,
+    ("GET", "/api/v1/config/holidays/{date}"): Permission.ROUTING_READ,
+    ("PUT", "/api/v1/config/holidays/{date}"): Permission.ROUTING_WRITE,
+    ("DELETE", "/api/v1/config/holidays/{date}"): Permission.ROUTING_WRITE,
 }
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,26 +71,29 @@ class RoutingRepository:
         at: datetime | None = None,
     ) -> RoutingVersion:
         """Store ``routing`` as the current configuration; returns its version."""
-        content = full_content(routing)
-        digest = content_hash(content)
         async with self._db.transaction() as session:
             current = await _latest(session)
-            if current is not None and current.content_hash == digest:
-                return _version_record(current)
-            changes = diff(full_content(await _read_tables(session)), content) if current else []
-            row = ConfigVersion(
-                applied_at=at or datetime.now(UTC),
-                source=source,
-                author=author,
-                content_hash=digest,
-                summary=_summary(routing, changes, initial=current is None),
-                diff={"changes": changes},
-                snapshot=masked(content),
-            )
-            session.add(row)
-            await session.flush()
-            await _replace_tables(session, routing, row.version)
-            return _version_record(row)
+            old = await _read_tables(session) if current is not None else None
+            return await _store(session, current, old, routing, source, author, at)
+
+    async def apply_change(
+        self,
+        change: Callable[[int, RoutingSettings], RoutingSettings],
+        source: str,
+        author: str | None = None,
+    ) -> tuple[RoutingVersion, RoutingSettings]:
+        """Read-modify-write in one write transaction: ``change(version, content)``
+        builds the next content from the current one (version 0, empty content: nothing
+        applied yet) or raises to refuse, and nothing is written. The writer lock is held
+        from the read to the write, so concurrent changes (the API's) each start from the
+        one before: none is lost. Returns the version stored and its content."""
+        async with self._db.transaction() as session:
+            current = await _latest(session)
+            old = await _read_tables(session)
+            routing = change(current.version if current is not None else 0, old)
+            base = old if current is not None else None
+            version = await _store(session, current, base, routing, source, author, None)
+            return version, routing
 
     async def apply_if_source_changed(
         self, routing: RoutingSettings, source: str
@@ -176,6 +180,37 @@ class RoutingRepository:
         query = select(ConfigVersion).order_by(ConfigVersion.version.desc()).limit(limit)
         async with self._db.transaction() as session:
             return tuple(_version_record(row) for row in (await session.scalars(query)).all())
+
+
+async def _store(
+    session: AsyncSession,
+    current: ConfigVersion | None,
+    old: RoutingSettings | None,
+    routing: RoutingSettings,
+    source: str,
+    author: str | None,
+    at: datetime | None,
+) -> RoutingVersion:
+    """Append the version of ``routing`` and replace the tables (``old``: the tables'
+    content now, None if nothing was applied); the same content writes nothing."""
+    content = full_content(routing)
+    digest = content_hash(content)
+    if current is not None and current.content_hash == digest:
+        return _version_record(current)
+    changes = diff(full_content(old), content) if old is not None else []
+    row = ConfigVersion(
+        applied_at=at or datetime.now(UTC),
+        source=source,
+        author=author,
+        content_hash=digest,
+        summary=_summary(routing, changes, initial=current is None),
+        diff={"changes": changes},
+        snapshot=masked(content),
+    )
+    session.add(row)
+    await session.flush()
+    await _replace_tables(session, routing, row.version)
+    return _version_record(row)
 
 
 async def _latest(session: AsyncSession) -> ConfigVersion | None:
