@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -23,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gateway.store.records import DISPOSITIONS, OFFER_RESULTS
-from gateway.store.types import JSONType, UTCDateTime
+from gateway.store.types import JSONType, OrderedJSON, UTCDateTime
 
 # Stable constraint names, so Alembic batch mode on SQLite can find them again.
 NAMING = {
@@ -33,6 +34,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# 64-bit on PostgreSQL; INTEGER on SQLite, whose INTEGER PRIMARY KEY (the rowid) is
+# already 64-bit and the only type AUTOINCREMENT accepts.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -121,8 +127,9 @@ class Outbox(Base):
         {"sqlite_autoincrement": True},
     )
 
-    # the replay cursor and the publish order
-    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # the replay cursor and the publish order; 64-bit: at 100 events/s a 32-bit counter
+    # runs out in eight months
+    position: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
     type: Mapped[str] = mapped_column(String(128))
     subject: Mapped[str | None] = mapped_column(String(255))
@@ -134,7 +141,11 @@ class Outbox(Base):
 
 
 class ConfigVersion(Base):
-    """Audit trail of the routing configuration: one row per applied change."""
+    """Audit trail of the routing configuration: one row per applied change.
+
+    The routing tables' JSON is OrderedJSON (text, not JSONB, on PostgreSQL): a snapshot
+    rolled back to lists queues, agents and skills in the order they were written.
+    """
 
     __tablename__ = "config_versions"
 
@@ -144,8 +155,8 @@ class ConfigVersion(Base):
     author: Mapped[str | None] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     summary: Mapped[str] = mapped_column(Text)
-    diff: Mapped[dict[str, Any]]
-    snapshot: Mapped[dict[str, Any]]  # the content with secrets masked
+    diff: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # secrets masked
 
 
 class RoutingGlobal(Base):
@@ -154,7 +165,7 @@ class RoutingGlobal(Base):
     __tablename__ = "routing_globals"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[dict[str, Any]]  # {"value": <the key's value>}
+    value: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # {"value": <the value>}
 
 
 class Queue(Base):
@@ -162,7 +173,10 @@ class Queue(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     strategy: Mapped[str] = mapped_column(String(32))
-    config: Mapped[dict[str, Any]]  # every QueueSettings key
+    config: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # every QueueSettings key
+    # order in the configuration (read ORDER BY it, then name); 0 for a row written
+    # without one (tests that insert rows directly)
+    position: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(ForeignKey("config_versions.version"))
 
 
@@ -172,7 +186,8 @@ class Agent(Base):
     sip_user: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str | None] = mapped_column(String(255))
     password: Mapped[str] = mapped_column(String(255))  # the edge needs it for digest auth
-    config: Mapped[dict[str, Any]]  # rank, uri
+    config: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # rank, uri
+    position: Mapped[int] = mapped_column(default=0)  # order in the configuration
     version: Mapped[int] = mapped_column(ForeignKey("config_versions.version"))
 
 
@@ -196,6 +211,7 @@ class AgentSkill(Base):
     )
     skill: Mapped[str] = mapped_column(String(64), primary_key=True)
     level: Mapped[int]
+    position: Mapped[int] = mapped_column(default=0)  # order in the agent's skills
 
 
 class Did(Base):
@@ -205,7 +221,7 @@ class Did(Base):
     queue: Mapped[str] = mapped_column(ForeignKey("queues.name"), index=True)
     priority: Mapped[int]
     position: Mapped[int]
-    config: Mapped[dict[str, Any]]  # skills, tags
+    config: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # skills, tags
 
 
 class User(Base):

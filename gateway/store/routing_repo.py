@@ -231,7 +231,8 @@ async def _read_tables(session: AsyncSession) -> RoutingSettings:
     data: dict[str, Any] = {
         row.key: row.value["value"] for row in (await session.scalars(select(RoutingGlobal))).all()
     }
-    data["queues"] = {q.name: q.config for q in (await session.scalars(select(Queue))).all()}
+    queues = (await session.scalars(select(Queue).order_by(Queue.position, Queue.name))).all()
+    data["queues"] = {q.name: q.config for q in queues}
     dids = (await session.scalars(select(Did).order_by(Did.position))).all()
     data["dids"] = [
         {"number": d.number, "queue": d.queue, "priority": d.priority, **d.config} for d in dids
@@ -247,17 +248,24 @@ async def _replace_tables(session: AsyncSession, routing: RoutingSettings, versi
     data = routing.model_dump(mode="json")
     session.add_all(RoutingGlobal(key=key, value={"value": data[key]}) for key in _GLOBAL_KEYS)
     session.add_all(
-        Queue(name=name, strategy=queue.strategy, config=data["queues"][name], version=version)
-        for name, queue in routing.queues.items()
+        Queue(
+            name=name,
+            strategy=queue.strategy,
+            config=data["queues"][name],
+            position=position,
+            version=version,
+        )
+        for position, (name, queue) in enumerate(routing.queues.items())
     )
     await session.flush()  # queues before the rows that reference them
-    for user, agent in routing.agents.items():
+    for position, (user, agent) in enumerate(routing.agents.items()):
         session.add(
             Agent(
                 sip_user=user,
                 display_name=agent.display_name,
                 password=agent.password.get_secret_value(),
                 config={"rank": agent.rank, "uri": agent.uri},
+                position=position,
                 version=version,
             )
         )
@@ -267,7 +275,8 @@ async def _replace_tables(session: AsyncSession, routing: RoutingSettings, versi
             AgentQueue(agent=user, queue=q, position=i) for i, q in enumerate(agent.queues)
         )
         session.add_all(
-            AgentSkill(agent=user, skill=s, level=lvl) for s, lvl in agent.skills.items()
+            AgentSkill(agent=user, skill=s, level=lvl, position=i)
+            for i, (s, lvl) in enumerate(agent.skills.items())
         )
     for position, did in enumerate(routing.dids):
         session.add(
@@ -283,7 +292,8 @@ async def _replace_tables(session: AsyncSession, routing: RoutingSettings, versi
 
 async def _agents(session: AsyncSession) -> dict[str, Any]:
     agents: dict[str, Any] = {}
-    for row in (await session.scalars(select(Agent))).all():
+    rows = select(Agent).order_by(Agent.position, Agent.sip_user)
+    for row in (await session.scalars(rows)).all():
         agents[row.sip_user] = {
             "password": row.password,
             "display_name": row.display_name,
@@ -291,10 +301,11 @@ async def _agents(session: AsyncSession) -> dict[str, Any]:
             "skills": {},
             **row.config,
         }
-    memberships = (await session.scalars(select(AgentQueue).order_by(AgentQueue.position))).all()
-    for membership in memberships:
+    memberships = select(AgentQueue).order_by(AgentQueue.agent, AgentQueue.position)
+    for membership in (await session.scalars(memberships)).all():
         agents[membership.agent]["queues"].append(membership.queue)
-    for skill in (await session.scalars(select(AgentSkill))).all():
+    skills = select(AgentSkill).order_by(AgentSkill.agent, AgentSkill.position, AgentSkill.skill)
+    for skill in (await session.scalars(skills)).all():
         agents[skill.agent]["skills"][skill.skill] = skill.level
     return agents
 

@@ -9,8 +9,14 @@ from sqlalchemy import JSON, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
-# JSONB on PostgreSQL (indexable), JSON text elsewhere.
+# JSONB on PostgreSQL (indexable), JSON text elsewhere. JSONB does not keep key order
+# (it sorts keys by length, then bytes): for values whose order means something, use
+# OrderedJSON.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# JSON text on every backend: objects come back with their keys in the order written.
+# The routing configuration (queues, agents, skills, schedules, its audit snapshots):
+# a version read back or rolled back to must list things as the admin wrote them.
+OrderedJSON = JSON()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
