@@ -10,6 +10,9 @@ Three files come out:
 - kamailio.cfg       routing logic and module parameters
 - dispatcher.list    set WORKER_SET: one line per worker, `duid=<id>;maxload=<n>` (alg 10)
 - address.list       permissions group TRUNK_GROUP: the trunk allow-list (IP/CIDR, port)
+
+and `write_rundir` copies the db_text schema of topos' tables (TOPOS_TABLES) from Debian's
+kamailio package into `topos/`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from gateway.edge.settings import (
 )
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "config" / "kamailio" / "kamailio.cfg.tmpl"
+TOPOS_TABLES = ("topos_d", "topos_t")
 _MARKER = re.compile(r"@@([A-Z][A-Z0-9_]*)@@")
 
 
@@ -116,6 +120,8 @@ def template_values(settings: EdgeSettings) -> dict[str, str]:
         # an unanswered INVITE keeps its slot at most until it would time out anyway
         "CALL_INITEXPIRE": str(max(60, settings.invite_timeout_ms // 1000 + 30)),
         "SCANNER_BLOCK": _scanner_block(settings),
+        "MAX_MESSAGE_BYTES": str(settings.max_message_bytes),
+        "TOPOS_DB": str(settings.topos_dir),
     }
 
 
@@ -153,3 +159,18 @@ def write_rundir(settings: EdgeSettings, rendered: RenderedEdge) -> None:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
+    # topos' db_text tables start empty at every start (its state dies with Kamailio,
+    # like the dialogs it belongs to): the schema line only
+    settings.topos_dir.mkdir(exist_ok=True, mode=0o700)
+    for table in TOPOS_TABLES:
+        try:
+            schema = (settings.topos_schema_dir / table).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise EdgeConfigError(f"cannot read the topos table schema: {exc}") from exc
+        header = schema.splitlines()[0] if schema.strip() else ""
+        if not header:
+            raise EdgeConfigError(f"empty topos table schema {settings.topos_schema_dir / table}")
+        # topos stores unset fields (x_context, ...) as NULL, which db_text refuses unless
+        # the column says so
+        header = header.replace("(string)", "(string,null)")
+        (settings.topos_dir / table).write_text(header + "\n", encoding="utf-8")

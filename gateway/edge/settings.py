@@ -159,6 +159,11 @@ class EdgeSettings:
     peer_timeout_ms: int = 8000  # fr_timer towards agents and the trunk
     call_expire_s: int = 3600  # ds_hash_expire: load slot freed if a BYE is lost
     register_max_expires_s: int = 300
+    # Larger requests are answered 513 by the edge (REQINIT) before any worker sees them:
+    # topos must store the Via/Record-Route set (docs/edge.md, "Large messages").
+    max_message_bytes: int = 16384
+    # db_text schema of the topos tables (Debian's kamailio package), copied into the rundir
+    topos_schema_dir: Path = Path("/usr/share/kamailio/dbtext/kamailio")
     children: int = 4
     shm_mb: int = 256
     pkg_mb: int = 8
@@ -214,6 +219,8 @@ class EdgeSettings:
         _check_int("peer_timeout_ms", self.peer_timeout_ms, 100, 60000)
         _check_int("call_expire_s", self.call_expire_s, 60, 86400)
         _check_int("register_max_expires_s", self.register_max_expires_s, 60, 86400)
+        _check_int("max_message_bytes", self.max_message_bytes, 4096, 60000)
+        object.__setattr__(self, "topos_schema_dir", Path(self.topos_schema_dir))
         _check_int("children", self.children, 1, 64)
         _check_int("shm_mb", self.shm_mb, 64, 65536)
         _check_int("pkg_mb", self.pkg_mb, 4, 1024)
@@ -252,6 +259,11 @@ class EdgeSettings:
     @property
     def address_path(self) -> Path:
         return self.rundir / "address.list"
+
+    @property
+    def topos_dir(self) -> Path:
+        """db_text database of topos (tables topos_d, topos_t), kept in memory by Kamailio."""
+        return self.rundir / "topos"
 
     @property
     def pid_path(self) -> Path:

@@ -185,3 +185,34 @@ class Sipp:
         if self.proc is not None and self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
+
+
+def sbc_padding(size: int, *, identity_bytes: int = 720, record_routes: bool = True) -> str:
+    """Headers a chain of carrier SBCs adds to an INVITE, about ``size`` bytes in all.
+
+    For ``@PADDING@`` in trunk_call_large*.xml, right below the caller's own Via: one
+    STIR/SHAKEN ``Identity`` header (a JWT of ``identity_bytes``, as carriers send), then
+    alternating ``Via`` (below ours: responses still reach the caller) and ``Record-Route``
+    headers of SBCs (the scenarios send ACK/BYE to the 200's Contact without them) until
+    ``size`` is reached; only Via headers with ``record_routes=False``.
+    """
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    jwt = "".join(alphabet[(i * 7 + 3) % 64] for i in range(identity_bytes))
+    jwt = f"{jwt[:90]}.{jwt[90:500]}.{jwt[500:]}"
+    lines = [
+        f"Identity: {jwt};info=<https://cert.carrier.example/shaken/cert.pem>;alg=ES256;ppt=shaken"
+    ]
+    total = len(lines[0]) + 2
+    n = 0
+    while total < size:
+        n += 1
+        if n % 2 or not record_routes:
+            line = (
+                f"Via: SIP/2.0/UDP sbc{n}.carrier.example:5060;branch=z9hG4bK{n:08d}sbcchain"
+                f";received=198.51.100.{n % 250 + 1};rport=5060"
+            )
+        else:
+            line = f"Record-Route: <sip:sbc{n}.carrier.example:5060;lr;transport=udp;sbc=hop{n}>"
+        lines.append(line)
+        total += len(line) + 2
+    return "\n".join(lines)
