@@ -137,6 +137,8 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("GET", "/api/v1/recordings"): Permission.RECORDINGS_READ,
     ("GET", "/api/v1/stats/queues"): Permission.STATS_QUEUES,
     ("GET", "/api/v1/stats/agents"): Permission.STATS_AGENTS,
+    ("POST", "/api/v1/agents/{agent_id}/queues/{queue}/login"): Permission.AGENTS_ACT,
+    ("POST", "/api/v1/agents/{agent_id}/queues/{queue}/logout"): Permission.AGENTS_ACT,
     # API v1: routing definitions (gateway/api/v1/routing.py); writes: admin only
     ("GET", "/api/v1/config/globals"): Permission.ROUTING_READ,
     ("PUT", "/api/v1/config/globals"): Permission.ROUTING_WRITE,

@@ -34,7 +34,9 @@ from gateway.control.event_writer import EventWriter
 from gateway.control.live_config import LiveConfig
 from gateway.control.observer import Observer
 from gateway.control.presence import Presence
+from gateway.control.queue_login import EngineMembership
 from gateway.control.retention import run_retention
+from gateway.control.routing_admin import RoutingAdmin
 from gateway.control.switchboard import Switchboard
 from gateway.control.trunks import TrunkRegistration, Trunks
 from gateway.edge.manager import EdgeManager
@@ -187,6 +189,8 @@ class ControlPlane:
             self.facade, events=self.events_service.replay, auth=auth,
             search=CallSearch(self.db), stats=StatsStore(self.db),
         )  # fmt: skip
+        membership = EngineMembership(self.calls)  # per-queue login: agent state
+        app.state.routing_admin = RoutingAdmin(RoutingRepository(self.db), membership)
         self._api_server = uvicorn.Server(
             uvicorn.Config(
                 app, host=s.api.host, port=s.api.port, log_level="warning", lifespan="off"

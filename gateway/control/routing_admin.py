@@ -17,8 +17,12 @@ that changes that agent: both start it again from the agent's configured queues.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
+from acd.model import AgentConfig
+from gateway.control import build
+from gateway.control.errors import Conflict, ControlError, NotFound
 from gateway.control.routing_edit import StaleVersion
 from gateway.settings.routing import RoutingSettings
 from gateway.store.routing_repo import RoutingRepository
@@ -26,12 +30,24 @@ from gateway.store.routing_repo import RoutingRepository
 Edit = Callable[[RoutingSettings], RoutingSettings]
 
 
+class Unavailable(ControlError):
+    """The service runs without the part this request needs (no running ACD)."""
+
+
 class QueueMembership(Protocol):
-    """The running ACD's view of which queues an agent is logged in to."""
+    """The queues an agent serves in the running ACD (gateway/control/queue_login.py);
+    both raise NotFound for an agent the engine does not have."""
 
     def agent_queues(self, agent_id: str) -> tuple[str, ...]: ...
 
-    def set_agent_queues(self, agent_id: str, queues: tuple[str, ...]) -> tuple[str, ...]: ...
+    def set_agent(self, config: AgentConfig) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentQueues:
+    agent: str
+    queues: tuple[str, ...]  # served now
+    configured: tuple[str, ...]  # its routing entry's: the ones it may log in to
 
 
 class RoutingAdmin:
@@ -59,3 +75,27 @@ class RoutingAdmin:
 
         stored, routing = await self._repo.apply_change(change, source="api", author=author)
         return stored.version, routing
+
+    async def queue_login(self, agent_id: str, queue: str, *, login: bool) -> AgentQueues:
+        """Log ``agent_id`` in to (or out of) one of its configured queues, in the
+        running ACD; idempotent. Skills and rank are its routing entry's."""
+        if self.membership is None:
+            raise Unavailable("per-queue login needs the running gateway")
+        _, routing = await self.read()
+        agent = routing.agents.get(agent_id)
+        if agent is None:
+            raise NotFound(f"no agent {agent_id!r}")
+        if queue not in routing.queues:
+            raise NotFound(f"no queue {queue!r} (known: {', '.join(sorted(routing.queues))})")
+        if queue not in agent.queues:
+            raise Conflict(
+                f"agent {agent_id!r} may log in to its configured queues only "
+                f"({', '.join(agent.queues) or 'none'}): add {queue!r} to its routing entry"
+            )
+        now = self.membership.agent_queues(agent_id)
+        wanted = (set(now) | {queue}) if login else (set(now) - {queue})
+        queues = tuple(q for q in agent.queues if q in wanted)
+        if queues != now:
+            config = build.agent_config(agent_id, agent.model_copy(update={"queues": queues}))
+            now = self.membership.set_agent(config)
+        return AgentQueues(agent_id, now, agent.queues)

@@ -306,6 +306,61 @@ def install(app: FastAPI) -> None:
     for spec in RESOURCES:
         _add_resource(app, spec)
     _add_globals(app)
+    _add_queue_login(app)
+
+
+class AgentQueuesOut(BaseModel):
+    agent: str
+    queues: list[str] = Field(description="the queues it serves now (agent state)")
+    configured: list[str] = Field(description="its routing entry's: those it may log in to")
+
+
+def _queue_login_handler(login: bool) -> Callable[..., Any]:
+    name = f"agent.queue_{'login' if login else 'logout'}"
+
+    async def change(
+        agent_id: str,
+        queue: Annotated[str, Path(max_length=64)],
+        request: Request,
+        user: CurrentUser,
+        admin: AdminDep,
+    ) -> AgentQueuesOut:
+        if admin.membership is None:
+            raise HTTPException(503, "per-queue login needs the running gateway")
+        auth, details = authenticator(request), {"queue": queue}
+        try:
+            result = await admin.queue_login(agent_id, queue, login=login)
+        except ControlError as exc:
+            outcome = type(exc).__name__
+            await auth.audit(user, name, target=agent_id, outcome=outcome, details=details)
+            raise
+        await auth.audit(user, name, target=agent_id, outcome="ok", details=details)
+        return AgentQueuesOut(
+            agent=result.agent, queues=list(result.queues), configured=list(result.configured)
+        )
+
+    return change
+
+
+def _add_queue_login(app: FastAPI) -> None:
+    responses: Responses = {
+        404: {"description": "no such agent or queue"},
+        409: {"description": "not one of the agent's configured queues"},
+        503: {"description": "no running gateway (ACD) behind this API"},
+    }
+    for action in ("login", "logout"):
+        app.add_api_route(
+            f"/api/v1/agents/{{agent_id}}/queues/{{queue}}/{action}",
+            _queue_login_handler(action == "login"),
+            methods=["POST"],
+            tags=["agents"],
+            response_model=AgentQueuesOut,
+            responses=responses,
+            summary=f"Log an agent {'in to' if action == 'login' else 'out of'} one queue",
+            description="Agent state in the running ACD, not a routing version: a restart "
+            "or a routing version that changes the agent starts it again on all its "
+            "configured queues. Only the agent's configured queues; idempotent.",
+        )
 
 
 def _add_globals(app: FastAPI) -> None:

@@ -5,15 +5,17 @@ routing version (v1) applied as the YAML would."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import pytest
 
+from acd.model import AgentConfig
 from gateway.api.app import ControlPlaneApi, EventsApi, create_app
 from gateway.auth import Authenticator, UserAdmin
+from gateway.control.errors import NotFound
 from gateway.control.routing_admin import RoutingAdmin
 from gateway.settings.routing import RoutingSettings
 from gateway.store import Database, migrate
@@ -40,11 +42,30 @@ USERS = [("root", "admin", None), ("sup", "supervisor", None), ("qa", "qa", None
 
 
 @dataclass
+class FakeMembership:
+    """The running ACD's queue membership, in memory (`set_agent` records each config)."""
+
+    queues: dict[str, tuple[str, ...]]
+    fed: list[AgentConfig] = field(default_factory=list)
+
+    def agent_queues(self, agent_id: str) -> tuple[str, ...]:
+        if agent_id not in self.queues:
+            raise NotFound(f"no agent {agent_id!r} in the running gateway")
+        return self.queues[agent_id]
+
+    def set_agent(self, config: AgentConfig) -> tuple[str, ...]:
+        self.fed.append(config)
+        self.queues[config.agent_id] = config.queues
+        return config.queues
+
+
+@dataclass
 class Api:
     client: httpx.AsyncClient
     db: Database
     repo: RoutingRepository
     tokens: dict[str, str]
+    membership: FakeMembership
 
     async def as_(self, user: str, method: str, url: str, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[user]}", **kw.pop("headers", {})}
@@ -87,9 +108,10 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
         events=cast(EventsApi, FakeEvents(schema)),
         auth=auth,
     )
-    app.state.routing_admin = RoutingAdmin(repo)
+    membership = FakeMembership({"alice": ("sales",), "bob": ("support",)})
+    app.state.routing_admin = RoutingAdmin(repo, membership)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-        yield Api(client, db, repo, tokens)
+        yield Api(client, db, repo, tokens, membership)
     await auth.settled()
     await db.close()
