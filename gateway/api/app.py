@@ -19,9 +19,10 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from gateway.api.errors import install_error_handlers
+from gateway.api.errors import COMMON_ERRORS, CONFLICT, NOT_FOUND, error_doc, install_error_handlers
+from gateway.api.openapi import install_openapi
+from gateway.api.params import Integer, IsoDateTime
 from gateway.api.v1 import history
-from gateway.api.v1 import routing as routing_routes
 from gateway.api.v1 import stats as stats_routes
 from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView
 from gateway.auth.http import CurrentUser, authorize, install_auth
@@ -59,6 +60,7 @@ class EventsApi(Protocol):
     def schema_file(self, name: str) -> Path | None: ...
 
 
+ACTION_ERRORS = {**NOT_FOUND, **CONFLICT}
 RecordingRole = Literal["stereo", "caller", "agent", "voicemail"]
 
 
@@ -101,14 +103,15 @@ def create_app(
         version="0.1.0",
         description="Control plane API of the contactgw contact-center gateway.",
         dependencies=[Depends(authorize)],
+        responses=COMMON_ERRORS,
     )
     auth = auth if auth is not None else Authenticator(None, admin_token)
     install_auth(app, auth)
     install_error_handlers(app)
+    install_openapi(app)
     app.state.control, app.state.search, app.state.stats = control, search, stats
     history.install(app)
     stats_routes.install(app)
-    routing_routes.install(app)  # routing definitions, over app.state.routing_admin
 
     async def act(
         user: Principal,
@@ -128,13 +131,25 @@ def create_app(
         await auth.audit(user, action, target=agent_id, outcome="ok", details=details)
         return status
 
-    @app.get("/health", tags=["ops"], summary="Liveness and component state")
+    @app.get(
+        "/health",
+        tags=["ops"],
+        summary="Liveness and component state",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "degraded, starting or stopping"}},
+    )
     def health() -> JSONResponse:
         report = control.health()
         code = 200 if report.status == "ok" else 503
         return JSONResponse(asdict(report), status_code=code)
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "the exposition"}},
+    )
     def metrics() -> Response:
         body, content_type = control.metrics_exposition()
         return Response(body, media_type=content_type)
@@ -144,23 +159,23 @@ def create_app(
     def list_agents() -> list[AgentStatus]:
         return control.agents()
 
-    @app.get("/agents/{agent_id}", tags=["agents"])
-    @app.get("/api/v1/agents/{agent_id}", tags=["agents"])
+    @app.get("/agents/{agent_id}", tags=["agents"], responses=NOT_FOUND)
+    @app.get("/api/v1/agents/{agent_id}", tags=["agents"], responses=NOT_FOUND)
     def get_agent(agent_id: str) -> AgentStatus:
         return control.agent(agent_id)
 
-    @app.post("/agents/{agent_id}/login", tags=["agents"])
-    @app.post("/api/v1/agents/{agent_id}/login", tags=["agents"])
+    @app.post("/agents/{agent_id}/login", tags=["agents"], responses=ACTION_ERRORS)
+    @app.post("/api/v1/agents/{agent_id}/login", tags=["agents"], responses=ACTION_ERRORS)
     async def login(agent_id: str, user: CurrentUser) -> AgentStatus:
         return await act(user, "agent.login", agent_id, lambda: control.login_agent(agent_id))
 
-    @app.post("/agents/{agent_id}/logout", tags=["agents"])
-    @app.post("/api/v1/agents/{agent_id}/logout", tags=["agents"])
+    @app.post("/agents/{agent_id}/logout", tags=["agents"], responses=ACTION_ERRORS)
+    @app.post("/api/v1/agents/{agent_id}/logout", tags=["agents"], responses=ACTION_ERRORS)
     async def logout(agent_id: str, user: CurrentUser) -> AgentStatus:
         return await act(user, "agent.logout", agent_id, lambda: control.logout_agent(agent_id))
 
-    @app.post("/agents/{agent_id}/pause", tags=["agents"])
-    @app.post("/api/v1/agents/{agent_id}/pause", tags=["agents"])
+    @app.post("/agents/{agent_id}/pause", tags=["agents"], responses=ACTION_ERRORS)
+    @app.post("/api/v1/agents/{agent_id}/pause", tags=["agents"], responses=ACTION_ERRORS)
     async def pause(agent_id: str, body: PauseRequest, user: CurrentUser) -> AgentStatus:
         return await act(
             user,
@@ -170,13 +185,23 @@ def create_app(
             reason=body.reason,
         )
 
-    @app.post("/agents/{agent_id}/unpause", tags=["agents"])
-    @app.post("/api/v1/agents/{agent_id}/unpause", tags=["agents"])
+    @app.post("/agents/{agent_id}/unpause", tags=["agents"], responses=ACTION_ERRORS)
+    @app.post("/api/v1/agents/{agent_id}/unpause", tags=["agents"], responses=ACTION_ERRORS)
     async def unpause(agent_id: str, user: CurrentUser) -> AgentStatus:
         return await act(user, "agent.unpause", agent_id, lambda: control.unpause_agent(agent_id))
 
-    @app.post("/agents/{agent_id}/ready", tags=["agents"], summary="End wrap-up early")
-    @app.post("/api/v1/agents/{agent_id}/ready", tags=["agents"], summary="End wrap-up early")
+    @app.post(
+        "/agents/{agent_id}/ready",
+        tags=["agents"],
+        summary="End wrap-up early",
+        responses=ACTION_ERRORS,
+    )
+    @app.post(
+        "/api/v1/agents/{agent_id}/ready",
+        tags=["agents"],
+        summary="End wrap-up early",
+        responses=ACTION_ERRORS,
+    )
     async def ready(agent_id: str, user: CurrentUser) -> AgentStatus:
         return await act(user, "agent.ready", agent_id, lambda: control.ready_agent(agent_id))
 
@@ -190,7 +215,9 @@ def create_app(
         return control.active_calls()
 
     @app.get("/cdr", tags=["calls"], summary="Most recent call records")
-    async def list_cdr(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    async def list_cdr(
+        limit: Annotated[Integer, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
         return await control.call_records(limit)
 
     @app.get(
@@ -201,11 +228,11 @@ def create_app(
         "or token changes from the CLI. `after`: the `next` of the last page.",
     )
     async def audit_log(
-        since: datetime | None = None,
+        since: IsoDateTime | None = None,
         user: str | None = None,
         action: str | None = None,
-        after: Annotated[int | None, Query(ge=0)] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        after: Annotated[Integer | None, Query(ge=0)] = None,
+        limit: Annotated[Integer, Query(ge=1, le=1000)] = 100,
     ) -> AuditPage:
         store = auth.audit_store
         if store is None:
@@ -243,14 +270,26 @@ def _add_event_routes(app: FastAPI, events: EventsApi) -> None:
         after: str | None = None,
         type: str | None = None,
         subject: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        limit: Annotated[Integer, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         try:
             return await events.page(after, type, subject, limit)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
 
-    @app.get("/events/schemas/{name}", tags=["events"], summary="An event's JSON Schema")
+    @app.get(
+        "/events/schemas/{name}",
+        tags=["events"],
+        summary="An event's JSON Schema",
+        response_class=FileResponse,
+        responses={
+            200: {
+                "content": {"application/schema+json": {}, "application/yaml": {}},
+                "description": "the schema (`.json`) or the AsyncAPI document (`.yaml`)",
+            },
+            404: error_doc("no such schema"),
+        },
+    )
     def event_schema(name: str) -> FileResponse:
         path = events.schema_file(name)
         if path is None:

@@ -9,8 +9,11 @@ a 403 names the permission that is missing (`missing_permission`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from gateway.auth.errors import AuthError, Forbidden, InvalidUser, Unauthenticated
 from gateway.control.errors import Conflict, ControlError, InvalidRequest, NotFound
@@ -27,6 +30,31 @@ HTTP_STATUS: dict[type[Exception], int] = {
     InvalidQuery: 422,  # a read the store cannot serve: a foreign cursor, an empty range
     InvalidRange: 422,
 }
+
+
+class ErrorBody(BaseModel):
+    """Every error's body (a request FastAPI rejects has a list as `detail`)."""
+
+    detail: str | list[Any] = Field(description="the reason; a list: invalid parameters")
+    error: str | None = Field(None, description="the error: NotFound, Conflict, Forbidden...")
+    missing_permission: str | None = Field(None, description="on a 403: the permission")
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def error_doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# documented on every route (FastAPI(responses=...))
+COMMON_ERRORS: Responses = {
+    401: error_doc("no token, or an unknown or revoked one (routes that need a token)"),
+    403: error_doc("the token's role lacks the route's permission"),
+    422: error_doc("an invalid parameter: the reason lists the valid values"),
+}
+NOT_FOUND: Responses = {404: error_doc("no such agent, call or file")}
+CONFLICT: Responses = {409: error_doc("the agent's state does not allow it")}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from gateway.api.errors import Responses, error_doc
+from gateway.api.params import Integer, IsoDateTime
 from gateway.api.ranges import file_response
 from gateway.api.v1.deps import MaybeSearch, OwnRows, SearchDep
 from gateway.api.v1.models import CallDetail, CallItem, CallPageOut, RecordingItem, RecordingPage
@@ -24,22 +26,21 @@ from gateway.control.errors import ControlError, NotFound
 from gateway.store.records import Disposition
 from gateway.store.search import CallFilter, RecordingRole, Sort
 
-Responses = dict[int | str, dict[str, Any]]
-
 Since = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(alias="from", description="arrived at or after (ISO 8601; no offset: UTC)"),
 ]
 Until = Annotated[
-    datetime | None, Query(alias="to", description="arrived before (ISO 8601; no offset: UTC)")
+    IsoDateTime | None, Query(alias="to", description="arrived before (ISO 8601; no offset: UTC)")
 ]
-Limit = Annotated[int, Query(ge=1, le=500, description="rows per page")]
+Limit = Annotated[Integer, Query(ge=1, le=500, description="rows per page")]
 Cursor = Annotated[
     str | None, Query(max_length=512, description="the `next_cursor` of the previous page")
 ]
-NOT_FOUND: Responses = {404: {"description": "no such call (or not one of an agent user's own)"}}
-BAD_QUERY: Responses = {
-    422: {"description": "invalid parameter: the reason lists the valid values"}
+UNAVAILABLE: Responses = {503: error_doc("no call records store configured")}
+NOT_FOUND: Responses = {
+    404: error_doc("no such call (or not one of an agent user's own)"),
+    **UNAVAILABLE,
 }
 
 
@@ -90,7 +91,7 @@ def install(app: FastAPI) -> None:
         "unanswered calls have no wait/talk and sort as -1. Paging is keyset-based: a "
         "`next_cursor` stays valid while calls are added (no row is skipped or repeated), "
         "and is tied to its `sort`. An agent user sees only its own calls.",
-        responses=BAD_QUERY,
+        responses=UNAVAILABLE,
     )
     async def search_calls(
         search: SearchDep,
@@ -138,7 +139,7 @@ def install(app: FastAPI) -> None:
         summary="Calls with a recording, newest first, with each file's role and size",
         description="`from`/`to` on the arrival time (inclusive/exclusive). An agent user "
         "sees only its own calls' recordings. Listing is not audited; downloads are.",
-        responses=BAD_QUERY,
+        responses=UNAVAILABLE,
     )
     async def list_recordings(
         search: SearchDep,

@@ -4,24 +4,27 @@ log at request time: see gateway/store/stats.py for every definition."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 
+from gateway.api.errors import Responses, error_doc
+from gateway.api.params import IsoDateTime
 from gateway.api.v1.deps import OwnRows, StatsDep
 from gateway.api.v1.history import restrict, utc
 from gateway.store.stats import AgentInterval, Interval, QueueInterval
 
-Responses = dict[int | str, dict[str, Any]]
-
-Since = Annotated[datetime, Query(alias="from", description="ISO 8601, inclusive; no offset: UTC")]
-Until = Annotated[datetime, Query(alias="to", description="ISO 8601, exclusive; no offset: UTC")]
+Since = Annotated[
+    IsoDateTime, Query(alias="from", description="ISO 8601, inclusive; no offset: UTC")
+]
+Until = Annotated[IsoDateTime, Query(alias="to", description="ISO 8601, exclusive; no offset: UTC")]
 Step = Annotated[
     Interval, Query(description="`hour` or `day`, aligned to UTC; the first and last are clipped")
 ]
 ERRORS: Responses = {
-    422: {"description": "invalid parameter, `from` not before `to`, or over 366 days"}
+    422: error_doc("an invalid parameter, `from` not before `to`, or a range over 366 days"),
+    503: error_doc("no call records store configured"),
 }
 
 

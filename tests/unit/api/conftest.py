@@ -1,5 +1,6 @@
-"""The API app in process (httpx ASGITransport) over a real SQLite store (call records,
-users, audit), a fake control plane for the live views, and a token per role."""
+"""The API app in process (httpx ASGITransport) over a real store (call records, users,
+audit), a fake control plane for the live views, and a token per role. Every test that
+uses ``api`` runs on SQLite and on PostgreSQL (tests/support/database.py)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,15 @@ from gateway.store import CdrStore, Database, migrate
 from gateway.store.search import CallSearch, recording_paths
 from gateway.store.stats import StatsStore
 from tests.integration.api_auth.conftest import FakeControl, FakeEvents
+from tests.support.database import backend_db_url, parametrize_backends, pg_head_url  # noqa: F401
+from tests.support.postgres import pg_server  # noqa: F401  (fixtures)
 from tests.unit.api.rows import add_call, add_queue, add_states, at
 
 WAV = bytes(range(256)) * 4  # 1024 known bytes
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc)  # the store behind the API: sqlite, postgresql
 
 
 class Control(FakeControl):
@@ -88,8 +95,8 @@ async def seed(db: Database, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}")
+async def api(tmp_path: Path, backend_db_url: str) -> AsyncIterator[Api]:  # noqa: F811
+    db = Database.open(backend_db_url)
     await migrate(db.engine)
     calls = await seed(db, tmp_path)
     auth = Authenticator(db)

@@ -41,8 +41,8 @@ async def test_search_filters_sort_and_cursor(api: Api) -> None:
 @pytest.mark.parametrize(
     ("params", "reason"),
     [
-        ({"from": "yesterday"}, "datetime"),
-        ({"to": "2026-13-01"}, "datetime"),
+        ({"from": "yesterday"}, "ISO 8601 date-time"),
+        ({"to": "2026-13-01T00:00Z"}, "datetime"),
         ({"disposition": "hung-up"}, "'answered', 'abandoned', 'abandoned_ringing'"),
         ({"sort": "caller"}, "'arrived_at', '-arrived_at', 'wait'"),
         ({"limit": 0}, "greater than or equal to 1"),

@@ -46,7 +46,7 @@ async def test_agent_stats_and_an_agent_sees_itself_only(api: Api) -> None:
         ({**RANGE, "interval": "week"}, "'hour' or 'day'"),
         ({"from": RANGE["to"], "to": RANGE["from"]}, "before"),
         ({"from": "2020-01-01T00:00Z", "to": "2026-01-01T00:00Z"}, "366 days"),
-        ({**RANGE, "from": "soon"}, "datetime"),
+        ({**RANGE, "from": "soon"}, "ISO 8601 date-time"),
     ],
 )
 async def test_stats_validation(api: Api, params: dict[str, str], reason: str) -> None:
