@@ -12,7 +12,15 @@ from starlette.routing import Route
 
 from gateway.api.app import ControlPlaneApi, EventsApi, create_app
 from gateway.auth.http import authorize
-from gateway.auth.permissions import GRANTS, ROUTES, Permission, Role, refusal, route_permission
+from gateway.auth.permissions import (
+    GRANTS,
+    ROUTES,
+    Permission,
+    Role,
+    refusal,
+    route_permission,
+    rows_agent,
+)
 
 
 class NoEvents:
@@ -54,12 +62,14 @@ def test_head_is_checked_as_get_and_an_unknown_route_has_no_permission() -> None
 
 
 ANY_AGENT = {"agents.read", "agents.act"}
-READS = {"queues.read", "calls.read", "cdr.read", "recordings.read", "events.read"}
+V1_READS = {"history.read", "stats.queues", "stats.agents"}
+READS = {"queues.read", "calls.read", "cdr.read", "recordings.read", "events.read"} | V1_READS
 EXPECTED: dict[Role, set[str]] = {
     Role.ADMIN: {p.value for p in Permission} - {"public"},
     Role.SUPERVISOR: ANY_AGENT | READS,
-    Role.QA: {"calls.read", "cdr.read", "recordings.read", "events.read"},
-    Role.AGENT: {"queues.read"},  # plus agents.* on its own agent, below
+    Role.QA: {"calls.read", "cdr.read", "recordings.read", "events.read"} | V1_READS,
+    # plus agents.* on its own agent, and its own rows of history, recordings, agent stats
+    Role.AGENT: {"queues.read", "stats.queues"},
 }
 
 
@@ -78,7 +88,15 @@ def test_an_agent_acts_on_its_own_agent_only_and_never_on_the_list() -> None:
         assert refusal(Role.AGENT, "alice", permission, "alice") is None
         assert "own agent" in str(refusal(Role.AGENT, "alice", permission, "bob"))
         assert refusal(Role.AGENT, "alice", permission, None) is not None  # GET /agents
-    assert refusal(Role.AGENT, "alice", Permission.RECORDINGS_READ, None) is not None
+    # recordings, history, agent stats: allowed, and the route serves alice's rows only
+    for permission in (
+        Permission.RECORDINGS_READ,
+        Permission.HISTORY_READ,
+        Permission.STATS_AGENTS,
+    ):
+        assert refusal(Role.AGENT, "alice", permission, None) is None
+        assert rows_agent(Role.AGENT, "alice", permission) == "alice"
+        assert rows_agent(Role.QA, None, permission) is None
 
 
 def test_nobody_but_admin_reads_the_audit_log_secrets_or_changes_routing() -> None:
