@@ -161,7 +161,7 @@ class EdgeSettings:
     register_max_expires_s: int = 300
     # Larger requests are answered 513 by the edge (REQINIT) before any worker sees them:
     # topos must store the Via/Record-Route set (docs/edge.md, "Large messages").
-    max_message_bytes: int = 16384
+    max_message_bytes: int = 9216
     # db_text schema of the topos tables (Debian's kamailio package), copied into the rundir
     topos_schema_dir: Path = Path("/usr/share/kamailio/dbtext/kamailio")
     children: int = 4

@@ -12,6 +12,15 @@ import re
 from gateway.ipc import protocol as p
 
 _COMPACT = {"i": "call-id", "f": "from", "t": "to", "m": "contact", "v": "via"}
+
+PJSIP_MAX_PKT_LEN = 4000  # pjsip's packet buffer, compiled into our pjsua2 wheel
+# A response copies these headers of the request (RFC 3261 8.2.6.2, plus Record-Route
+# in a dialog-creating one) ...
+_COPIED = frozenset({"via", "record-route", "from", "to", "call-id", "cseq"})
+# ... and pjsua adds its status line, To tag, Contact, Allow, Supported, Content-Type/
+# Length and the SDP: measured 500 bytes on a 200 OK with PCMU + telephone-event; kept
+# with a margin for longer addresses and codecs.
+RESPONSE_OWN_BYTES = 800
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -33,6 +42,24 @@ def parse_headers(message: str) -> dict[str, str]:
             key = name.strip().lower()
             out.setdefault(_COMPACT.get(key, key), value.strip())
     return out
+
+
+def response_bytes(message: str) -> int:
+    """How large our largest response to this request (a 200 with SDP) will be."""
+    head = valid_text(message).split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+    copied = 0
+    for line in head:
+        name = line.partition(":")[0].strip().lower()
+        if _COMPACT.get(name, name) in _COPIED:
+            copied += len(line.encode()) + 2
+    return copied + RESPONSE_OWN_BYTES
+
+
+def too_large_to_answer(message: str) -> bool:
+    """pjsip could take this INVITE but not send a 200 for it: the send fails
+    (PJSIP_EMSGTOOLONG) with nothing reported to pjsua2 -- ``answer()`` returns, the call
+    goes CONNECTING -- and the caller never hears it. Refuse such a request up front."""
+    return response_bytes(message) > PJSIP_MAX_PKT_LEN
 
 
 def incoming_call(leg_id: str, message: str, source: str) -> p.IncomingCall:

@@ -190,6 +190,13 @@ class SipState:
             op.statusCode = 503
             leg.answer(op)
             return
+        if invite.too_large_to_answer(message):
+            # a failed leg, never an "answered" call nobody hears (docs/worker.md)
+            op = pj.CallOpParam()
+            op.statusCode = 513
+            leg.answer(op)
+            self.emit(invite.call_rejected(message, 513, "Message Too Large"))
+            return
         self.emit(invite.incoming_call(leg.leg_id, message, source))
         self.emit_capacity()
 

@@ -10,8 +10,9 @@ so the carrier got only the edge's 100 while the call record said the call went 
 with sipp as the carrier:
 - 3.9 KB and 8 KB INVITEs get their final response: 404 after the announcement for an
   unknown DID, 200 from the agent for a routed DID, and the call record matches;
-- a 20 KB INVITE is refused `513 Message Too Large` by the edge itself: no worker sees it,
-  no call record.
+- an INVITE over `max_message_bytes` (9216: what topos can store, measured in
+  docs/edge.md), 9.4 KB or 20 KB, is refused `513 Message Too Large` by the edge itself:
+  no worker sees it, no call record.
 """
 
 from __future__ import annotations
@@ -72,9 +73,18 @@ async def _available(gw: Gateway) -> bool:
     return await gw.agent_state("alice") == "available"
 
 
-def large_caller(gw: Gateway, did: str, size: int, *, code: int | None = None) -> Sipp:
-    """sipp as the carrier: one call whose INVITE is about `size` bytes."""
-    padding = sbc_padding(size - BASE_INVITE)
+def large_caller(
+    gw: Gateway,
+    did: str,
+    size: int,
+    *,
+    code: int | None = None,
+    target: int | None = None,
+    identity_bytes: int = 720,
+) -> Sipp:
+    """sipp as the carrier: one call whose INVITE is about `size` bytes, to the edge (or
+    straight to port `target`)."""
+    padding = sbc_padding(size - BASE_INVITE, identity_bytes=identity_bytes)
     if code is None:
         scenario = render_scenario(
             "trunk_call_large.xml",
@@ -97,7 +107,7 @@ def large_caller(gw: Gateway, did: str, size: int, *, code: int | None = None) -
         scenario,
         sip_port=gw.trunk_port,
         media_port=block(RTP_RANGE, 4),
-        target=("127.0.0.1", gw.edge_port),
+        target=("127.0.0.1", target or gw.edge_port),
         service=did,
         timeout_s=30,
         log_dir=gw.tmp,
@@ -130,7 +140,7 @@ async def latest_cdr_id(gw: Gateway) -> Any:
     return rows[0].get("id") if rows else None
 
 
-@pytest.mark.parametrize("size", [3700, 3900, 8000])
+@pytest.mark.parametrize("size", [3700, 3900, 8000, 9100])
 async def test_large_invite_for_unknown_did_gets_its_404(gw: Gateway, size: int) -> None:
     sipp = large_caller(gw, UNKNOWN, size, code=404)
     sent = await run(gw, sipp)
@@ -154,10 +164,29 @@ async def test_large_invite_for_a_routed_did_is_answered_by_the_agent(
     await gw.wait_for("alice available again", lambda: _available(gw), timeout=10)
 
 
-async def test_a_20k_invite_is_refused_513_by_the_edge(gw: Gateway) -> None:
+@pytest.mark.parametrize("size", [9400, 20000])
+async def test_an_invite_over_the_limit_is_refused_513_by_the_edge(gw: Gateway, size: int) -> None:
     before = await latest_cdr_id(gw)
-    sipp = large_caller(gw, ROUTED, 20000, code=513)
+    sipp = large_caller(gw, ROUTED, size, code=513)
     sent = await run(gw, sipp)
-    assert sent > 19000
+    assert sent > 9216  # max_message_bytes
     assert not received(sipp, 100) and not received(sipp, 183)
     assert await latest_cdr_id(gw) == before  # no worker saw it: no call
+
+
+async def test_a_worker_refuses_an_invite_it_could_not_answer(
+    gw: Gateway, alice: AgentProcess
+) -> None:
+    """Behind the edge a worker never gets such an INVITE (topos); sent straight to it, a
+    3.85 KB INVITE of Via/Record-Route headers fits pjsip's 4000-byte buffer but its 200
+    would not: pjsip fails to send it (PJSIP_EMSGTOOLONG) without telling pjsua2, which
+    reports the call CONNECTING. Before the worker checked, the agent was bridged and the
+    call recorded `answered` while the carrier heard nothing; now the worker refuses it
+    513 and no call (no offer to the agent, no call record) comes of it."""
+    before = await latest_cdr_id(gw)
+    sipp = large_caller(gw, ROUTED, 3850, code=513, target=gw.worker_port, identity_bytes=0)
+    sent = await run(gw, sipp)
+    assert 3700 < sent < 4000, sent
+    assert await gw.agent_state("alice") == "available"
+    assert await latest_cdr_id(gw) == before
+    assert "refused INVITE" in gw.log() and ": 513" in gw.log()
