@@ -13,12 +13,13 @@ calls, streams its own recordings, reads its own statistics.
     role        grants
     admin       everything
     supervisor  agents (read, act) on any agent, queues, calls, call records,
-                call history, recordings, statistics, events; not routing changes,
-                secrets or the audit log
-    qa          calls, call records, call history, recordings, statistics, events
-                (read only)
-    agent       its own agent (read, act), queues, queue statistics; the rows of its
-                own agent in call history, recordings and agent statistics
+                call history, recordings, statistics, events, routing definitions;
+                not routing changes, secrets or the audit log
+    qa          calls, call records, call history, recordings, statistics, events,
+                routing definitions (read only)
+    agent       its own agent (read, act, its routing definition), queues, queue
+                statistics; the rows of its own agent in call history, recordings and
+                agent statistics
 """
 
 from __future__ import annotations
