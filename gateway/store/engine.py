@@ -41,6 +41,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.store.types import json_dumps
+
 BUSY_TIMEOUT_MS = 5000
 READONLY = "contactgw_readonly"
 # pg_advisory_xact_lock key of the single writer (any bigint; "contactg" in ASCII)
@@ -59,11 +61,11 @@ def create_engine(
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        engine = create_async_engine(url, echo=echo, json_serializer=json_dumps)
         _configure_sqlite(engine, busy_timeout_ms, in_memory=database in ("", ":memory:"))
         return engine
     if parsed.drivername == "postgresql+asyncpg":
-        engine = create_async_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_async_engine(url, echo=echo, pool_pre_ping=True, json_serializer=json_dumps)
         _configure_postgresql(engine, busy_timeout_ms)
         return engine
     raise ValueError(

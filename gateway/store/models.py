@@ -17,14 +17,18 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    String,
-    Text,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gateway.store.records import DISPOSITIONS, OFFER_RESULTS
-from gateway.store.types import JSONType, OrderedJSON, UTCDateTime
+from gateway.store.types import (
+    JSONType,
+    NulFreeString,
+    NulFreeText,
+    OrderedJSON,
+    UTCDateTime,
+)
 
 # Stable constraint names, so Alembic batch mode on SQLite can find them again.
 NAMING = {
@@ -63,24 +67,24 @@ class Call(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    sip_call_id: Mapped[str] = mapped_column(String(255), index=True)
-    trunk: Mapped[str | None] = mapped_column(String(64))
-    did: Mapped[str | None] = mapped_column(String(64))
-    caller: Mapped[str | None] = mapped_column(String(255))
-    queue: Mapped[str | None] = mapped_column(String(64))
-    agent: Mapped[str | None] = mapped_column(String(64), index=True)
-    worker: Mapped[str | None] = mapped_column(String(64))
+    sip_call_id: Mapped[str] = mapped_column(NulFreeString(255), index=True)
+    trunk: Mapped[str | None] = mapped_column(NulFreeString(64))
+    did: Mapped[str | None] = mapped_column(NulFreeString(64))
+    caller: Mapped[str | None] = mapped_column(NulFreeString(255))
+    queue: Mapped[str | None] = mapped_column(NulFreeString(64))
+    agent: Mapped[str | None] = mapped_column(NulFreeString(64), index=True)
+    worker: Mapped[str | None] = mapped_column(NulFreeString(64))
     arrived_at: Mapped[datetime] = mapped_column(index=True)
     offered_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
-    disposition: Mapped[str | None] = mapped_column(String(32))
-    hangup_by: Mapped[str | None] = mapped_column(String(16))
+    disposition: Mapped[str | None] = mapped_column(NulFreeString(32))
+    hangup_by: Mapped[str | None] = mapped_column(NulFreeString(16))
     caller_sip_code: Mapped[int | None]
     agent_sip_code: Mapped[int | None]
-    recording_stereo: Mapped[str | None] = mapped_column(Text)
-    recording_caller: Mapped[str | None] = mapped_column(Text)
-    recording_agent: Mapped[str | None] = mapped_column(Text)
+    recording_stereo: Mapped[str | None] = mapped_column(NulFreeText)
+    recording_caller: Mapped[str | None] = mapped_column(NulFreeText)
+    recording_agent: Mapped[str | None] = mapped_column(NulFreeText)
     rtp_quality: Mapped[dict[str, Any] | None]
     wait_seconds: Mapped[float | None]
     talk_seconds: Mapped[float | None]
@@ -96,11 +100,11 @@ class CallOffer(Base):
     call_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("calls.id", ondelete="CASCADE"), index=True
     )
-    agent: Mapped[str] = mapped_column(String(64), index=True)
-    queue: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str] = mapped_column(NulFreeString(64), index=True)
+    queue: Mapped[str | None] = mapped_column(NulFreeString(64))
     offered_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
-    result: Mapped[str | None] = mapped_column(String(16))
+    result: Mapped[str | None] = mapped_column(NulFreeString(16))
     sip_code: Mapped[int | None]
 
 
@@ -109,9 +113,9 @@ class AgentStateLog(Base):
     __table_args__ = (Index("ix_agent_state_log_agent_at", "agent", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    agent: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(32))
-    reason: Mapped[str | None] = mapped_column(String(255))
+    agent: Mapped[str] = mapped_column(NulFreeString(64))
+    state: Mapped[str] = mapped_column(NulFreeString(32))
+    reason: Mapped[str | None] = mapped_column(NulFreeString(255))
     at: Mapped[datetime]
 
 
@@ -131,9 +135,9 @@ class Outbox(Base):
     # runs out in eight months
     position: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
-    type: Mapped[str] = mapped_column(String(128))
-    subject: Mapped[str | None] = mapped_column(String(255))
-    queue: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(NulFreeString(128))
+    subject: Mapped[str | None] = mapped_column(NulFreeString(255))
+    queue: Mapped[str | None] = mapped_column(NulFreeString(64))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
@@ -151,10 +155,10 @@ class ConfigVersion(Base):
 
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     applied_at: Mapped[datetime]
-    source: Mapped[str] = mapped_column(String(255))
-    author: Mapped[str | None] = mapped_column(String(255))
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    summary: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(NulFreeString(255))
+    author: Mapped[str | None] = mapped_column(NulFreeString(255))
+    content_hash: Mapped[str] = mapped_column(NulFreeString(64), index=True)
+    summary: Mapped[str] = mapped_column(NulFreeText)
     diff: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)
     snapshot: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # secrets masked
 
@@ -164,15 +168,15 @@ class RoutingGlobal(Base):
 
     __tablename__ = "routing_globals"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(NulFreeString(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # {"value": <the value>}
 
 
 class Queue(Base):
     __tablename__ = "queues"
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    strategy: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(NulFreeString(64), primary_key=True)
+    strategy: Mapped[str] = mapped_column(NulFreeString(32))
     config: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # every QueueSettings key
     # order in the configuration (read ORDER BY it, then name); 0 for a row written
     # without one (tests that insert rows directly)
@@ -183,9 +187,9 @@ class Queue(Base):
 class Agent(Base):
     __tablename__ = "agents"
 
-    sip_user: Mapped[str] = mapped_column(String(64), primary_key=True)
-    display_name: Mapped[str | None] = mapped_column(String(255))
-    password: Mapped[str] = mapped_column(String(255))  # the edge needs it for digest auth
+    sip_user: Mapped[str] = mapped_column(NulFreeString(64), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(NulFreeString(255))
+    password: Mapped[str] = mapped_column(NulFreeString(255))  # the edge needs it for digest auth
     config: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # rank, uri
     position: Mapped[int] = mapped_column(default=0)  # order in the configuration
     version: Mapped[int] = mapped_column(ForeignKey("config_versions.version"))
@@ -209,7 +213,7 @@ class AgentSkill(Base):
     agent: Mapped[str] = mapped_column(
         ForeignKey("agents.sip_user", ondelete="CASCADE"), primary_key=True
     )
-    skill: Mapped[str] = mapped_column(String(64), primary_key=True)
+    skill: Mapped[str] = mapped_column(NulFreeString(64), primary_key=True)
     level: Mapped[int]
     position: Mapped[int] = mapped_column(default=0)  # order in the agent's skills
 
@@ -217,7 +221,7 @@ class AgentSkill(Base):
 class Did(Base):
     __tablename__ = "dids"
 
-    number: Mapped[str] = mapped_column(String(64), primary_key=True)  # as configured
+    number: Mapped[str] = mapped_column(NulFreeString(64), primary_key=True)  # as configured
     queue: Mapped[str] = mapped_column(ForeignKey("queues.name"), index=True)
     priority: Mapped[int]
     position: Mapped[int]
@@ -230,9 +234,9 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
-    agent_id: Mapped[str | None] = mapped_column(String(64))  # no FK: routing is re-applied
+    name: Mapped[str] = mapped_column(NulFreeString(64), unique=True)
+    role: Mapped[str] = mapped_column(NulFreeString(16))
+    agent_id: Mapped[str | None] = mapped_column(NulFreeString(64))  # no FK: routing is re-applied
     created_at: Mapped[datetime]
 
 
@@ -241,9 +245,9 @@ class ApiToken(Base):
 
     __tablename__ = "api_tokens"
 
-    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    id: Mapped[str] = mapped_column(NulFreeString(16), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(NulFreeString(64))
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -262,9 +266,9 @@ class AuditLog(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime]
-    user_name: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str | None] = mapped_column(String(255))
+    user_name: Mapped[str] = mapped_column(NulFreeString(64))
+    role: Mapped[str] = mapped_column(NulFreeString(16))
+    action: Mapped[str] = mapped_column(NulFreeString(64))
+    target: Mapped[str | None] = mapped_column(NulFreeString(255))
     details: Mapped[dict[str, Any]]
-    outcome: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(NulFreeString(32))

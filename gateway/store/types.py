@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -42,3 +44,42 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+
+# PostgreSQL's text cannot hold NUL (``invalid byte sequence for encoding "UTF8": 0x00``)
+# nor JSONB a ``\u0000`` escape, where SQLite takes both: a NUL from the network (a SIP
+# header) failed the write of a whole call record on PostgreSQL, a NUL in a filter (an
+# API query) the read. On both backends, every NUL written or compared becomes U+FFFD,
+# the character non-UTF-8 input already becomes: the same rows, the same matches.
+NUL = "\x00"
+REPLACEMENT = "\ufffd"
+# a \u0000 escape in JSON text: preceded by an even number of backslashes (the escape
+# itself, not the end of an escaped backslash followed by "u0000")
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def without_nul(value: str) -> str:
+    return value.replace(NUL, REPLACEMENT) if NUL in value else value
+
+
+class NulFreeString(TypeDecorator[str]):
+    """``String`` whose values (written or compared) have NUL replaced by U+FFFD."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else without_nul(value)
+
+
+class NulFreeText(NulFreeString):
+    """``Text``, as NulFreeString."""
+
+    impl = Text
+    cache_ok = True
+
+
+def json_dumps(value: Any) -> str:
+    """The engines' JSON serializer: ``json.dumps`` with NUL escapes as U+FFFD."""
+    text = json.dumps(value)
+    return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text

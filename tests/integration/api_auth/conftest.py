@@ -1,5 +1,6 @@
-"""The API app in process (httpx ASGITransport) over a real SQLite store, a fake
-control plane and fake events, with one user per role."""
+"""The API app in process (httpx ASGITransport) over a real store, a fake control plane
+and fake events, with one user per role. Every test runs on SQLite and on PostgreSQL
+(tests/support/database.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,14 @@ from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView, Worker
 from gateway.auth import Authenticator, UserAdmin
 from gateway.control.errors import Conflict, NotFound
 from gateway.store import Database, migrate
+from tests.support.database import backend_db_url, parametrize_backends, pg_head_url  # noqa: F401
+from tests.support.postgres import pg_server  # noqa: F401  (fixtures)
 
 AGENTS = ("alice", "bob")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc)  # the store behind the API: sqlite, postgresql
 
 
 @dataclass
@@ -123,8 +130,8 @@ def app_for(control: FakeControl, auth: Authenticator, tmp_path: Path) -> httpx.
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}")
+async def db(backend_db_url: str) -> AsyncIterator[Database]:  # noqa: F811
+    database = Database.open(backend_db_url)
     await migrate(database.engine)
     yield database
     await database.close()
