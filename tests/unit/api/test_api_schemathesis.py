@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis import Case, GenerationMode
+from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -31,6 +31,9 @@ from tests.integration.api_auth.conftest import FakeEvents
 from tests.unit.api.conftest import Control, seed
 
 TOKENS: dict[str, str] = {}
+# the routing operations need a routing store and the ACD's membership: they have their
+# own run, tests/unit/api_routing/test_routing_schemathesis.py; every other one is here
+ROUTING = ("/api/v1/config", "/api/v1/agents/{agent_id}/queues/")
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +77,14 @@ BOUNDED = settings(
 def run_every_operation(schema: Any, user: str, mode: GenerationMode) -> list[str]:
     """Each operation's failures (schemathesis's own message), none if it conforms."""
     failures, headers = [], {"Authorization": f"Bearer {TOKENS[user]}"}
-    operations = [result.ok() for result in schema.get_all_operations()]
+    every = [result.ok() for result in schema.get_all_operations()]
+    operations = [op for op in every if not op.path.startswith(ROUTING)]
     assert len(operations) >= 30
     for operation in operations:
 
         @BOUNDED
         @given(case=operation.as_strategy(generation_mode=mode, headers=headers))
-        def conforms(case: Case) -> None:
+        def conforms(case: Any) -> None:
             case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
         try:
