@@ -41,7 +41,10 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description='the ETag of your read, e.g. "v12"'),
 ]
+UNAVAILABLE: Responses = {503: {"description": "no routing store behind this API"}}
 WRITE_ERRORS: Responses = {
+    400: {"description": "the body is not JSON"},
+    503: {"description": "no routing store behind this API"},
     404: {"description": "no such resource"},
     409: {"description": "exists already, or still referenced (the reason names by whom)"},
     412: {"description": "routing changed since your read: the ETag header is the current one"},
@@ -279,9 +282,9 @@ def _add_resource(app: FastAPI, spec: Resource) -> None:
         return Response(status_code=204, headers={"ETag": etag(version)})
 
     what = spec.kind.removesuffix("s")
-    one: Responses = {404: {"description": f"no such {what}"}}
+    one: Responses = {404: {"description": f"no such {what}"}, **UNAVAILABLE}
     table: list[tuple[str, Callable[..., Any], str, Any, int, Responses, str]] = [
-        (collection, list_all, "GET", list[spec.out], 200, {}, f"Every {what}"),  # type: ignore[name-defined]
+        (collection, list_all, "GET", list[spec.out], 200, UNAVAILABLE, f"Every {what}"),  # type: ignore[name-defined]
         (collection, create, "POST", spec.out, 201, WRITE_ERRORS, f"Create a {what}"),
         (item, get_one, "GET", spec.out, 200, one, f"One {what}"),
         (item, replace, "PUT", spec.out, 200, WRITE_ERRORS, f"Replace a {what} (If-Match)"),
@@ -364,7 +367,7 @@ def _add_queue_login(app: FastAPI) -> None:
 
 
 def _add_globals(app: FastAPI) -> None:
-    @app.get(f"{PREFIX}/globals", tags=["config: globals"], summary="Region, time zone, "
+    @app.get(f"{PREFIX}/globals", tags=["config: globals"], responses=UNAVAILABLE, summary="Region, time zone, "
                 "number strictness, closed action, default route")  # fmt: skip
     async def get_globals(admin: AdminDep, response: Response) -> GlobalsOut:
         version, r = await admin.read()
