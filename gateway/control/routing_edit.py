@@ -97,8 +97,10 @@ def _named(body: Body, key: str, path_value: str | None, what: str) -> tuple[str
     data = dict(body)
     given = data.pop(key, None)
     if path_value is None:
-        if not isinstance(given, str) or not given:
+        if given is None or given == "":
             raise InvalidRequest(f"{what}.{key}: required")
+        if not isinstance(given, str):
+            raise InvalidRequest(f"{what}.{key}: expected a string, got {given!r}")
         return given, data
     if given is not None and given != path_value:
         raise InvalidRequest(f"{what}.{key}: {given!r} differs from the path ({path_value!r})")
