@@ -62,7 +62,7 @@ def test_head_is_checked_as_get_and_an_unknown_route_has_no_permission() -> None
 
 
 ANY_AGENT = {"agents.read", "agents.act"}
-V1_READS = {"history.read", "stats.queues", "stats.agents"}
+V1_READS = {"history.read", "stats.queues", "stats.agents", "routing.read"}
 READS = {"queues.read", "calls.read", "cdr.read", "recordings.read", "events.read"} | V1_READS
 EXPECTED: dict[Role, set[str]] = {
     Role.ADMIN: {p.value for p in Permission} - {"public"},
