@@ -49,6 +49,7 @@ def error_doc(description: str) -> dict[str, Any]:
 
 # documented on every route (FastAPI(responses=...))
 COMMON_ERRORS: Responses = {
+    400: error_doc("a request body that does not parse"),
     401: error_doc("no token, or an unknown or revoked one (routes that need a token)"),
     403: error_doc("the token's role lacks the route's permission"),
     422: error_doc("an invalid parameter: the reason lists the valid values"),

@@ -2,6 +2,7 @@
 
 Pydantic's lax mode would take ``from=0`` as the Unix epoch and ``limit=2.0`` as 2;
 a client sending those has a bug, so they are refused (422) with the expected form.
+Text parameters take `pattern=NO_NUL`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def _integer(value: Any) -> Any:
         raise ValueError("expected an integer")
     return value
 
+
+# no NUL in text parameters: PostgreSQL text cannot hold one (a 422, not a 500)
+NO_NUL = r"^[^\x00]*$"
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_date_time)]
 Integer = Annotated[int, BeforeValidator(_integer)]

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from gateway.api.errors import Responses, error_doc
-from gateway.api.params import Integer, IsoDateTime
+from gateway.api.params import NO_NUL, Integer, IsoDateTime
 from gateway.api.ranges import file_response
 from gateway.api.v1.deps import MaybeSearch, OwnRows, SearchDep
 from gateway.api.v1.models import CallDetail, CallItem, CallPageOut, RecordingItem, RecordingPage
@@ -35,7 +35,8 @@ Until = Annotated[
 ]
 Limit = Annotated[Integer, Query(ge=1, le=500, description="rows per page")]
 Cursor = Annotated[
-    str | None, Query(max_length=512, description="the `next_cursor` of the previous page")
+    str | None,
+    Query(max_length=512, pattern=NO_NUL, description="the `next_cursor` of the previous page"),
 ]
 UNAVAILABLE: Responses = {503: error_doc("no call records store configured")}
 NOT_FOUND: Responses = {
@@ -59,7 +60,7 @@ def restrict(agent: str | None, own: str | None) -> str | None:
     (another agent's name then matches nothing)."""
     if own is None:
         return agent
-    return own if agent in (None, own) else "\0none"
+    return own if agent in (None, own) else ""  # "": no agent has that id
 
 
 def call_key(call_id: str) -> uuid.UUID:
@@ -98,12 +99,16 @@ def install(app: FastAPI) -> None:
         own: OwnRows,
         since: Since = None,
         until: Until = None,
-        did: Annotated[str | None, Query(max_length=64, description="the DID, E.164")] = None,
-        caller: Annotated[str | None, Query(max_length=255)] = None,
-        queue: Annotated[
-            str | None, Query(max_length=64, description="the call's last queue")
+        did: Annotated[
+            str | None, Query(max_length=64, pattern=NO_NUL, description="the DID, E.164")
         ] = None,
-        agent: Annotated[str | None, Query(max_length=64, description="who answered")] = None,
+        caller: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
+        queue: Annotated[
+            str | None, Query(max_length=64, pattern=NO_NUL, description="the call's last queue")
+        ] = None,
+        agent: Annotated[
+            str | None, Query(max_length=64, pattern=NO_NUL, description="who answered")
+        ] = None,
         disposition: Disposition | None = None,
         sort: Sort = "-arrived_at",
         limit: Limit = 50,
@@ -146,8 +151,8 @@ def install(app: FastAPI) -> None:
         own: OwnRows,
         since: Since = None,
         until: Until = None,
-        queue: Annotated[str | None, Query(max_length=64)] = None,
-        agent: Annotated[str | None, Query(max_length=64)] = None,
+        queue: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+        agent: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> RecordingPage:

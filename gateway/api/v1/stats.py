@@ -10,7 +10,7 @@ from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.errors import Responses, error_doc
-from gateway.api.params import IsoDateTime
+from gateway.api.params import NO_NUL, IsoDateTime
 from gateway.api.v1.deps import OwnRows, StatsDep
 from gateway.api.v1.history import restrict, utc
 from gateway.store.stats import AgentInterval, Interval, QueueInterval
@@ -66,7 +66,7 @@ def install(app: FastAPI) -> None:
         since: Since,
         until: Until,
         interval: Step = "hour",
-        queue: Annotated[str | None, Query(max_length=64)] = None,
+        queue: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     ) -> QueueStats:
         start, end = _range(since, until)
         return QueueStats(
@@ -89,7 +89,7 @@ def install(app: FastAPI) -> None:
         since: Since,
         until: Until,
         interval: Step = "hour",
-        agent: Annotated[str | None, Query(max_length=64)] = None,
+        agent: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     ) -> AgentStats:
         start, end = _range(since, until)
         items = await stats.agent_stats(
