@@ -264,7 +264,7 @@ class AuditLog(Base):
         {"sqlite_autoincrement": True},  # a paging cursor never meets a reused id
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)  # the cursor
     at: Mapped[datetime]
     user_name: Mapped[str] = mapped_column(NulFreeString(64))
     role: Mapped[str] = mapped_column(NulFreeString(16))

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.store.engine import Database
 from gateway.store.models import Outbox
 from gateway.store.records import NotFoundError, OutboxMessage
+from gateway.store.types import after as past
 
 
 async def add_events(session: AsyncSession, events: Iterable[OutboxMessage]) -> None:
@@ -115,7 +116,7 @@ class OutboxStore:
             .limit(limit)
         )
         if after is not None:
-            query = query.where(Outbox.position > after)
+            query = query.where(past(Outbox.position, after))
         return await self._fetch(query)
 
     async def count_pending(self) -> int:
@@ -169,7 +170,7 @@ class OutboxStore:
         if isinstance(after, uuid.UUID):
             query = query.where(Outbox.position > await self._position_of(after))
         elif after is not None:
-            query = query.where(Outbox.position > after)
+            query = query.where(past(Outbox.position, after))
         if type is not None:
             query = query.where(Outbox.type == type)
         if subject is not None:

@@ -7,7 +7,17 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, String, Text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Dialect,
+    SQLColumnExpression,
+    String,
+    Text,
+    false,
+    true,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -83,3 +93,18 @@ def json_dumps(value: Any) -> str:
     """The engines' JSON serializer: ``json.dumps`` with NUL escapes as U+FFFD."""
     text = json.dumps(value)
     return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
+
+
+# The widest integer either backend stores (SQLite's INTEGER, PostgreSQL's BIGINT).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def after(column: SQLColumnExpression[int], cursor: int) -> ColumnElement[bool]:
+    """``column > cursor`` for a client's cursor of any size: past the 64-bit range the
+    answer is known (nothing, everything) and the value is never bound, which SQLite
+    (OverflowError) and asyncpg (out of int64 range) both refuse."""
+    if cursor >= INT64_MAX:
+        return false()
+    if cursor < INT64_MIN:
+        return true()
+    return column > cursor

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from gateway.store.engine import Database
 from gateway.store.models import ApiToken, AuditLog, User
 from gateway.store.records import NotFoundError, StoreError
+from gateway.store.types import after as past
 
 AUDIT_RETRIES = 5
 AUDIT_RETRY_DELAY = 0.05  # seconds, doubled per attempt
@@ -218,7 +219,7 @@ class AuditStore:
         """Oldest first, after the entry with id `after`."""
         query = select(AuditLog).order_by(AuditLog.id).limit(limit)
         if after is not None:
-            query = query.where(AuditLog.id > after)
+            query = query.where(past(AuditLog.id, after))
         if since is not None:
             query = query.where(AuditLog.at >= since)
         if user is not None:

@@ -1,10 +1,11 @@
 """What PostgreSQL's types changed and revision 0004 fixed, on both backends: the routing
 configuration keeps the order it was written in (read back, in its snapshot, after a
-rollback), and outbox positions go past 2^31."""
+rollback), and the paging cursors (outbox positions, audit ids) go past 2^31."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,13 +16,15 @@ from sqlalchemy.engine import Connection
 from gateway.settings import RoutingSettings
 from gateway.store import Database, OutboxStore, RoutingRepository, create_engine, migrate
 from gateway.store.migrate import alembic_config
-from gateway.store.types import JSONType
+from gateway.store.types import INT64_MAX, JSONType
+from gateway.store.users import AuditEntry, AuditStore
 from tests.unit.store.test_store_outbox import event
 
 QUEUES = ["zeta", "alpha", "mid", "beta"]  # JSONB would give mid, beta, zeta, alpha
 AGENTS = ["zoe", "adam", "mike"]
 SKILLS = ["spanish", "billing", "fr", "accounts"]
 BEYOND_32_BITS = 2**31 + 7
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def routing(
@@ -112,6 +115,38 @@ async def test_outbox_positions_go_past_32_bits(db: Database, backend: str) -> N
     assert [(e.position, e.payload["n"]) for e in page] == [(BEYOND_32_BITS + 2, 3)]
     pending = await store.pending(after=BEYOND_32_BITS)
     assert [e.sequence for e in pending] == [2, 3]
+
+
+async def test_audit_ids_go_past_32_bits(db: Database, backend: str) -> None:
+    store = AuditStore(db)
+    entry = AuditEntry(at=T0, user="root", role="admin", action="config.apply", outcome="ok")
+    await store.add(entry)
+    async with db.transaction() as session:
+        if backend == "postgresql":
+            sequence = "pg_get_serial_sequence('audit_log', 'id')"
+            await session.execute(text(f"SELECT setval({sequence}, {BEYOND_32_BITS})"))
+        else:
+            await session.execute(
+                text("UPDATE sqlite_sequence SET seq = :n WHERE name = 'audit_log'"),
+                {"n": BEYOND_32_BITS},
+            )
+    await store.add(entry)
+    assert [e.id for e in await store.page()] == [1, BEYOND_32_BITS + 1]
+    assert [e.id for e in await store.page(after=BEYOND_32_BITS)] == [BEYOND_32_BITS + 1]
+
+
+@pytest.mark.parametrize("cursor", [2**31, 2**40, INT64_MAX, INT64_MAX + 1, 10**30])
+async def test_a_cursor_of_any_size_is_an_answer_not_an_error(db: Database, cursor: int) -> None:
+    """A client's cursor past anything stored (past 64 bits, which neither backend can
+    bind) is an empty page; below anything, everything."""
+    await OutboxStore(db).add([event(1)])
+    entry = AuditEntry(at=T0, user="root", role="admin", action="config.apply", outcome="ok")
+    await AuditStore(db).add(entry)
+    assert (await OutboxStore(db).page(after=cursor))[0] == []
+    assert await OutboxStore(db).pending(after=cursor) == ()
+    assert await AuditStore(db).page(after=cursor) == []
+    assert len((await OutboxStore(db).page(after=-cursor))[0]) == 1
+    assert len(await AuditStore(db).page(after=-cursor)) == 1
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
@@ -209,7 +244,7 @@ async def test_on_postgresql_routing_json_is_text_and_the_outbox_is_bigint(db: D
     query = text(
         "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
         "WHERE (table_name, column_name) IN (('config_versions', 'snapshot'), "
-        "('queues', 'config'), ('outbox', 'position'), ('outbox', 'payload'))"
+        "('queues', 'config'), ('outbox', 'position'), ('outbox', 'payload'), ('audit_log', 'id'))"
     )
     async with db.reading() as session:
         types = {str(k): str(v) for k, v in (await session.execute(query)).all()}
@@ -221,5 +256,6 @@ async def test_on_postgresql_routing_json_is_text_and_the_outbox_is_bigint(db: D
         "queues.config": "json",
         "outbox.position": "bigint",
         "outbox.payload": "jsonb",
+        "audit_log.id": "bigint",
     }
     assert sequence == "bigint"

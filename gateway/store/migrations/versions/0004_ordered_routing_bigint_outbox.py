@@ -1,4 +1,4 @@
-"""routing keeps its order on PostgreSQL (JSON text, explicit positions); 64-bit outbox.position
+"""routing keeps its order on PostgreSQL (JSON text, explicit positions); 64-bit cursors
 
 Revision ID: 0004
 Revises: 0003
@@ -13,9 +13,10 @@ agent-queue memberships had one already), filled here from the current version's
 snapshot: on SQLite that is the order the admin wrote; on PostgreSQL the order JSONB
 left (lost before this revision, not recoverable).
 
-``outbox.position`` becomes BIGINT on PostgreSQL, its sequence too (a SERIAL's sequence
-is ``AS integer``: it would stop at 2^31 - 1 whatever the column). SQLite's INTEGER
-PRIMARY KEY is 64-bit already: nothing to do there.
+The paging cursors ``outbox.position`` (at 100 events/s, 2^31 is eight months away) and
+``audit_log.id`` become BIGINT on PostgreSQL, their sequences too (a SERIAL's sequence is
+``AS integer``: it would stop at 2^31 - 1 whatever the column), so a client's cursor
+means the same on both backends. SQLite's INTEGER PRIMARY KEY is 64-bit already.
 
 Only ``ADD COLUMN`` and ``DROP COLUMN`` on SQLite, no table copy: copying ``agents``
 would drop the original, and with foreign keys on that deletes its memberships.
@@ -43,16 +44,18 @@ ORDERED_JSON = [
     ("dids", "config"),
 ]
 POSITIONED = ("queues", "agents", "agent_skills")
+BIGINT_KEYS = [("outbox", "position"), ("audit_log", "id")]
 
 
 def _postgresql() -> bool:
     return bool(op.get_bind().dialect.name == "postgresql")
 
 
-def _outbox_sequence() -> str:
-    name = op.get_bind().scalar(sa.text("SELECT pg_get_serial_sequence('outbox', 'position')"))
+def _sequence(table: str, column: str) -> str:
+    query = sa.text("SELECT pg_get_serial_sequence(:t, :c)").bindparams(t=table, c=column)
+    name = op.get_bind().scalar(query)
     if not name:
-        raise RuntimeError("outbox.position has no sequence: not the schema 0002 made")
+        raise RuntimeError(f"{table}.{column} has no sequence: not the schema 0002/0003 made")
     return str(name)
 
 
@@ -101,27 +104,26 @@ def upgrade() -> None:
             existing_nullable=False,
             postgresql_using=f"{column}::json",
         )
-    op.alter_column(
-        "outbox",
-        "position",
-        type_=sa.BigInteger(),
-        existing_type=sa.Integer(),
-        existing_nullable=False,
-    )
-    op.execute(f"ALTER SEQUENCE {_outbox_sequence()} AS bigint")
+    for table, column in BIGINT_KEYS:
+        op.alter_column(
+            table,
+            column,
+            type_=sa.BigInteger(),
+            existing_type=sa.Integer(),
+            existing_nullable=False,
+        )
+        op.execute(f"ALTER SEQUENCE {_sequence(table, column)} AS bigint")
 
 
 def downgrade() -> None:
     if _postgresql():
-        # fails if positions went past 2^31 - 1: such an outbox does not fit 0003's schema
-        op.execute(f"ALTER SEQUENCE {_outbox_sequence()} AS integer")
-        op.alter_column(
-            "outbox",
-            "position",
-            type_=sa.Integer(),
-            existing_type=sa.BigInteger(),
-            existing_nullable=False,
-        )
+        # fails past 2^31 - 1: such an outbox or audit log does not fit 0003's schema
+        for table, column in BIGINT_KEYS:
+            op.execute(f"ALTER SEQUENCE {_sequence(table, column)} AS integer")
+            op.alter_column(
+                table, column, type_=sa.Integer(), existing_type=sa.BigInteger(),
+                existing_nullable=False,
+            )  # fmt: skip
         for table, column in ORDERED_JSON:
             op.alter_column(
                 table,
