@@ -202,8 +202,15 @@ class StatsStore:
                 counts[(who, floor(at, interval))] += 1
         out = []
         for who in sorted(set(spans) | {who for who, _ in counts}):
+            mine, first = spans.get(who, []), 0
             for start, end in intervals(since, until, interval):
-                item = _agent_interval(who, start, end, spans.get(who, []))
+                # spans are ordered and disjoint: skip those over, take those that overlap
+                while first < len(mine) and mine[first].end <= start:
+                    first += 1
+                upto = first
+                while upto < len(mine) and mine[upto].start < end:
+                    upto += 1
+                item = _agent_interval(who, start, end, mine[first:upto])
                 n = counts.get((who, floor(start, interval)), 0)
                 if n or item.logged_in_seconds > 0:
                     out.append(_with_calls(item, n))
