@@ -1,6 +1,7 @@
-"""The API app in process (httpx ASGITransport) over a real SQLite store with real
-tokens, one user per role, the routing service on `app.state.routing_admin` and a first
-routing version (v1) applied as the YAML would."""
+"""The API app in process (httpx ASGITransport) over a real store with real tokens, one
+user per role, the routing service on `app.state.routing_admin` and a first routing
+version (v1) applied as the YAML would. Every test that uses ``api`` runs on SQLite and
+on PostgreSQL (tests/support/database.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ from gateway.settings.routing import RoutingSettings
 from gateway.store import Database, migrate
 from gateway.store.routing_repo import RoutingRepository
 from tests.integration.api_auth.conftest import FakeControl, FakeEvents
+from tests.support.database import backend_db_url, parametrize_backends, pg_head_url  # noqa: F401
+from tests.support.postgres import pg_server  # noqa: F401  (fixtures)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_backends(metafunc)  # the store behind the API: sqlite, postgresql
+
 
 SEED: dict[str, Any] = {
     "region": "US",
@@ -90,8 +98,8 @@ class Api:
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}")
+async def api(tmp_path: Path, backend_db_url: str) -> AsyncIterator[Api]:  # noqa: F811
+    db = Database.open(backend_db_url)
     await migrate(db.engine)
     repo = RoutingRepository(db)
     await repo.apply_routing_config(RoutingSettings.model_validate(SEED), source="file")
