@@ -23,6 +23,7 @@ from gateway.api.errors import COMMON_ERRORS, CONFLICT, NOT_FOUND, error_doc, in
 from gateway.api.openapi import install_openapi
 from gateway.api.params import Integer, IsoDateTime
 from gateway.api.v1 import history
+from gateway.api.v1 import routing as routing_routes
 from gateway.api.v1 import stats as stats_routes
 from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView
 from gateway.auth.http import CurrentUser, authorize, install_auth
@@ -112,6 +113,7 @@ def create_app(
     app.state.control, app.state.search, app.state.stats = control, search, stats
     history.install(app)
     stats_routes.install(app)
+    routing_routes.install(app)  # routing definitions, over app.state.routing_admin
 
     async def act(
         user: Principal,
