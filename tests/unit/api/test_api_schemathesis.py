@@ -1,5 +1,5 @@
-"""schemathesis against the app's own OpenAPI document: every operation, with an admin
-token and with a qa token, over the seeded SQLite store. No 5xx; every response
+"""schemathesis against the app's own OpenAPI document: every operation, with a token
+of each role (admin, supervisor, qa, agent), over the seeded SQLite store. No 5xx; every response
 conforms to the schema (status code documented, body valid, content type, headers).
 
 Excluded: `positive_data_acceptance` (a schema-valid request must not be a 4xx other
@@ -7,7 +7,7 @@ than 401/403/404/409): our 422s for a schema-valid but meaningless request (a cu
 did not issue, `from` not before `to`, a range over 366 days) are correct answers.
 
 Bounded and reproducible: 20 examples per operation (10 in negative mode), derandomized,
-no deadline: about 40 s.
+no deadline: about 20 s per role.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from tests.integration.api_auth.conftest import FakeEvents
 from tests.unit.api.conftest import Control, seed
 
 TOKENS: dict[str, str] = {}
+# one user per role; the agent user is bound to the seeded agent
+ROLES = [("root", "admin", None), ("sup", "supervisor", None), ("qa", "qa", None),
+         ("ag", "agent", "alice")]  # fmt: skip
 # the routing operations need a routing store and the ACD's membership: they have their
 # own run, tests/unit/api_routing/test_routing_schemathesis.py; every other one is here
 ROUTING = ("/api/v1/config", "/api/v1/agents/{agent_id}/queues/")
@@ -47,8 +50,8 @@ def app_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
         await migrate(db.engine)
         await seed(db, tmp)
         admin = UserAdmin(db, actor="cli:test")
-        for name, role in [("root", "admin"), ("qa", "qa")]:
-            TOKENS[name] = (await admin.add(name, role, None)).token
+        for name, role, agent in ROLES:
+            TOKENS[name] = (await admin.add(name, role, agent)).token
         await db.close()
 
     asyncio.run(prepare())
@@ -101,7 +104,7 @@ def run_every_operation(schema: Any, user: str, mode: GenerationMode) -> list[st
     return failures
 
 
-@pytest.mark.parametrize("user", ["root", "qa"])
+@pytest.mark.parametrize("user", [name for name, _, _ in ROLES])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_conforms(app_schema: Any, user: str, mode: GenerationMode) -> None:
     failures = run_every_operation(app_schema, user, mode)

@@ -30,6 +30,8 @@ from gateway.store.routing_repo import RoutingRepository
 from tests.integration.api_auth.conftest import FakeControl, FakeEvents
 from tests.integration.api_routing.conftest import SEED, FakeMembership
 
+ROLES = [("root", "admin", None), ("sup", "supervisor", None), ("qa", "qa", None),
+         ("ag", "agent", "alice")]  # fmt: skip
 TOKENS: dict[str, str] = {}
 MINE = ("/api/v1/config", "/api/v1/agents/{agent_id}/queues/")
 
@@ -46,8 +48,8 @@ def app_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
             RoutingSettings.model_validate(SEED), source="file"
         )
         admin = UserAdmin(db, actor="cli:test")
-        for name, role in [("root", "admin"), ("qa", "qa")]:
-            TOKENS[name] = (await admin.add(name, role, None)).token
+        for name, role, agent in ROLES:
+            TOKENS[name] = (await admin.add(name, role, agent)).token
         await db.close()
 
     asyncio.run(prepare())
@@ -74,7 +76,7 @@ BOUNDED = settings(
 )
 
 
-@pytest.mark.parametrize("user", ["root", "qa"])
+@pytest.mark.parametrize("user", [name for name, _, _ in ROLES])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_routing_operation_conforms(app_schema: Any, user: str, mode: GenerationMode) -> None:
     failures, headers = [], {"Authorization": f"Bearer {TOKENS[user]}"}
