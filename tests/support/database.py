@@ -4,7 +4,7 @@
     url = await postgres_at_head(pg_server)     # a fresh PostgreSQL database, already migrated
     async with migrated(url) as db: ...         # Database at the newest revision, closed after
 
-Both backends for a suite (tests/unit/store runs this way with its own copy; the API
+Both backends for a suite (tests/unit/store and the API
 suites tests/integration/api_auth and tests/unit/api through this module): in its
 conftest,
 

@@ -1,5 +1,6 @@
 """Every store test runs on both backends: SQLite (the embedded default) and PostgreSQL
-(a throwaway server, tests/support/postgres.py, with a fresh database per test).
+(a throwaway server, tests/support/postgres.py, with a fresh database per test), through
+the shared building blocks in tests/support/database.py.
 
 ``db_url`` is this test's database (SQLite: a file not created yet; PostgreSQL: a copy
 of one the migrations built, so ``migrate`` has nothing left to do); ``empty_db_url`` is
@@ -17,10 +18,14 @@ from pathlib import Path
 import pytest
 
 from gateway.store import Database
-from tests.support.database import migrated, postgres_at_head, sqlite_url
-from tests.support.postgres import PostgresServer, pg_server, pg_url  # noqa: F401  (fixtures)
-
-BACKENDS = ("sqlite", "postgresql")
+from tests.support.database import (  # noqa: F401  (fixtures)
+    backend_db_url,
+    migrated,
+    parametrize_backends,
+    pg_head_url,
+    sqlite_url,
+)
+from tests.support.postgres import pg_server, pg_url  # noqa: F401  (fixtures)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,30 +35,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        marker = metafunc.definition.get_closest_marker("backends")
-        names = marker.args if marker else BACKENDS
-        unknown = set(names) - set(BACKENDS)
-        if unknown:
-            raise ValueError(f"unknown backends {sorted(unknown)}: use {BACKENDS}")
-        metafunc.parametrize("backend", names)
+    parametrize_backends(metafunc)
 
 
 @pytest.fixture
-async def pg_head_url(pg_server: PostgresServer) -> AsyncIterator[str]:  # noqa: F811
-    url = await postgres_at_head(pg_server)
-    try:
-        yield url
-    finally:
-        await pg_server.drop_database(url)
-
-
-# sync, so that they can ask for the async PostgreSQL fixtures only when needed
-@pytest.fixture
-def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        return sqlite_url(tmp_path)
-    return str(request.getfixturevalue("pg_head_url"))
+def db_url(backend_db_url: str) -> str:  # noqa: F811
+    return backend_db_url
 
 
 @pytest.fixture
