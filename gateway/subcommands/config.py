@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from gateway.store.routing_repo import (
     VersionNotFound,
     full_content,
 )
+from gateway.store.users import AuditEntry, AuditStore
 
 
 class CliError(Exception):
@@ -55,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    actions: dict[str, Callable[[RoutingRepository, argparse.Namespace], Awaitable[int]]] = {
+    actions: dict[str, Action] = {
         "apply": _apply,
         "export": _export,
         "history": _history,
@@ -75,43 +78,52 @@ def main(args: argparse.Namespace) -> int:
         return 2
 
 
-async def _with_repo(
-    url: str,
-    action: Callable[[RoutingRepository, argparse.Namespace], Awaitable[int]],
-    args: argparse.Namespace,
-) -> int:
+@dataclass(frozen=True, slots=True)
+class Store:
+    """What a `config` command works on: the routing versions and the audit log."""
+
+    repo: RoutingRepository
+    audit: AuditStore
+
+
+Action = Callable[[Store, argparse.Namespace], Awaitable[int]]
+
+
+async def _with_repo(url: str, action: Action, args: argparse.Namespace) -> int:
     await migrate(url)  # creates the database on first use; a no-op when it is current
     db = Database.open(url)
     try:
-        return await action(RoutingRepository(db), args)
+        return await action(Store(RoutingRepository(db), AuditStore(db)), args)
     finally:
         await db.close()
 
 
 # ---------------------------------------------------------------------- apply / rollback
-async def _apply(repo: RoutingRepository, args: argparse.Namespace) -> int:
+async def _apply(store: Store, args: argparse.Namespace) -> int:
+    repo = store.repo
     try:
         routing = load_settings(args.file).routing
     except SettingsError as exc:
         print(f"contactgw: {exc}", file=sys.stderr)
         return 1
     routing = await keep_masked_passwords(repo, routing)
-    return await _write(repo, routing, f"file:{args.file}", args.author, dry_run=args.dry_run)
+    return await _write(store, routing, f"file:{args.file}", args.author, dry_run=args.dry_run)
 
 
-async def _rollback(repo: RoutingRepository, args: argparse.Namespace) -> int:
-    routing = await repo.version_settings(args.target)
-    return await _write(repo, routing, f"rollback:{args.target}", args.author, dry_run=False)
+async def _rollback(store: Store, args: argparse.Namespace) -> int:
+    routing = await store.repo.version_settings(args.target)
+    return await _write(store, routing, f"rollback:{args.target}", args.author, dry_run=False)
 
 
 async def _write(
-    repo: RoutingRepository,
+    store: Store,
     routing: RoutingSettings,
     source: str,
     author: str | None,
     *,
     dry_run: bool,
 ) -> int:
+    repo = store.repo
     changes = await repo.preview(routing)
     if changes is None:
         print(f"no change (version {await repo.current_version()})")
@@ -122,8 +134,27 @@ async def _write(
         print(f"dry run: {len(changes)} changes not applied")
         return 0
     version = await repo.apply_routing_config(routing, source=source, author=author)
+    # every configuration change is in the audit log, from the CLI as from the API
+    await store.audit.add(
+        AuditEntry(
+            at=version.applied_at,
+            user=f"cli:{_login()}",
+            role="cli",
+            action="routing.rollback" if source.startswith("rollback:") else "routing.apply",
+            outcome="ok",
+            target=f"version {version.version}",
+            details={"source": source, "author": author, "changes": len(changes)},
+        )
+    )
     print(f"applied as version {version.version}")
     return 0
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 async def keep_masked_passwords(
@@ -156,7 +187,8 @@ def format_diff(changes: list[dict[str, Any]]) -> list[str]:
 
 
 # ---------------------------------------------------------------------- export / history
-async def _export(repo: RoutingRepository, args: argparse.Namespace) -> int:
+async def _export(store: Store, args: argparse.Namespace) -> int:
+    repo = store.repo
     number = args.version if args.version is not None else await repo.current_version()
     if number is None:
         raise CliError("no routing version applied yet")
@@ -182,7 +214,8 @@ def export_yaml(content: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-async def _history(repo: RoutingRepository, args: argparse.Namespace) -> int:
+async def _history(store: Store, args: argparse.Namespace) -> int:
+    repo = store.repo
     versions = await repo.versions(limit=args.limit)
     if not versions:
         print("no routing version applied yet")

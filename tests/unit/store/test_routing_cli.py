@@ -105,3 +105,32 @@ def test_an_unknown_version_exits_2_with_the_reason(
     assert (rc, out) == (2, "")
     assert err == "contactgw config rollback: no routing version 7 (versions 1..1)\n"
     assert run(capsys, "config", "export", "--version", "9", "--config", str(config))[0] == 2
+
+
+def test_every_cli_configuration_change_is_in_the_audit_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from gateway.store.engine import Database
+    from gateway.store.users import AuditStore
+
+    first = write(tmp_path, "a.yaml")
+    run(capsys, "config", "apply", str(first), "--author", "ops")
+    run(capsys, "config", "apply", str(first))  # no change: nothing to audit
+    run(capsys, "config", "apply", str(write(tmp_path, "b.yaml", lambda d: d.update(region="GB"))))
+    run(capsys, "config", "rollback", "1", "--config", str(first))
+
+    async def entries() -> list[tuple[str, str | None, object]]:
+        db = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'var' / 'contactgw.db'}")
+        try:
+            page = await AuditStore(db).page(limit=10)
+        finally:
+            await db.close()
+        return [(e.action, e.target, e.details.get("author")) for e in page]
+
+    assert asyncio.run(entries()) == [
+        ("routing.apply", "version 1", "ops"),
+        ("routing.apply", "version 2", None),
+        ("routing.rollback", "version 3", None),
+    ]
