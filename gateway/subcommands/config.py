@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from gateway.store.routing_repo import (
     full_content,
 )
 from gateway.store.users import AuditEntry, AuditStore
+from gateway.subcommands import cli_actor
 
 
 class CliError(Exception):
@@ -138,7 +138,7 @@ async def _write(
     await store.audit.add(
         AuditEntry(
             at=version.applied_at,
-            user=f"cli:{_login()}",
+            user=cli_actor(),
             role="cli",
             action="routing.rollback" if source.startswith("rollback:") else "routing.apply",
             outcome="ok",
@@ -148,13 +148,6 @@ async def _write(
     )
     print(f"applied as version {version.version}")
     return 0
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 async def keep_masked_passwords(

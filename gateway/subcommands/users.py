@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from gateway.settings import DEFAULT_CONFIG, SettingsError, load_settings
+from gateway.subcommands import cli_actor
 
 if TYPE_CHECKING:
     from gateway.auth.users import UserAdmin
@@ -86,19 +86,12 @@ async def _with_admin(url: str, work: Callable[[UserAdmin], Awaitable[int]]) -> 
     try:
         await migrate(db.engine)  # a no-op when the gateway has run on it
         try:
-            return await work(UserAdmin(db, actor=f"cli:{_login()}"))
+            return await work(UserAdmin(db, actor=cli_actor()))
         except InvalidUser as exc:
             print(f"contactgw: {exc}", file=sys.stderr)
             return 1
     finally:
         await db.close()
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 async def _add(
