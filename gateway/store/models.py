@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -272,3 +273,71 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(NulFreeString(255))
     details: Mapped[dict[str, Any]]
     outcome: Mapped[str] = mapped_column(NulFreeString(32))
+
+
+# ---------------------------------------------------------------- QA (gateway/store/evaluations.py)
+EVALUATION_STATES = ("draft", "submitted")
+ACKNOWLEDGEMENTS = ("none", "acknowledged", "disputed")
+
+
+class QaForm(Base):
+    """One version of an evaluation form; a change is a new row, old ones stay readable."""
+
+    __tablename__ = "qa_forms"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_qa_forms_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(NulFreeString(128), index=True)
+    version: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)  # sections in form order
+    created_by: Mapped[str] = mapped_column(NulFreeString(64))
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]  # set on the newest version by a delete
+
+
+class QaEvaluation(Base):
+    """A reviewer's evaluation of a call on one form version (draft, then submitted)."""
+
+    __tablename__ = "qa_evaluations"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", EVALUATION_STATES), name="state"),
+        CheckConstraint(_one_of("acknowledgement", ACKNOWLEDGEMENTS), name="acknowledgement"),
+        UniqueConstraint("call_id", "reviewer", name="uq_qa_evaluations_call_id_reviewer"),
+        Index("ix_qa_evaluations_agent_state", "agent", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), index=True
+    )
+    form_id: Mapped[int] = mapped_column(ForeignKey("qa_forms.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(NulFreeString(64))
+    agent: Mapped[str | None] = mapped_column(NulFreeString(64))  # the call's agent
+    answers: Mapped[dict[str, Any]] = mapped_column(OrderedJSON)
+    score: Mapped[float | None]  # percent; None: nothing scored yet
+    auto_failed: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(NulFreeString(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    acknowledgement: Mapped[str] = mapped_column(NulFreeString(16), default="none")
+    agent_comment: Mapped[str | None] = mapped_column(NulFreeText)
+    acknowledged_at: Mapped[datetime | None]
+
+
+class QaRemark(Base):
+    """A timestamped remark on a call's recording (optionally part of an evaluation)."""
+
+    __tablename__ = "qa_remarks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), index=True
+    )
+    evaluation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("qa_evaluations.id", ondelete="SET NULL")
+    )
+    author: Mapped[str] = mapped_column(NulFreeString(64))
+    offset_seconds: Mapped[float]
+    text: Mapped[str] = mapped_column(NulFreeText)
+    created_at: Mapped[datetime]
