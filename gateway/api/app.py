@@ -19,10 +19,12 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from gateway import ui
 from gateway.api.errors import COMMON_ERRORS, CONFLICT, NOT_FOUND, error_doc, install_error_handlers
 from gateway.api.openapi import install_openapi
 from gateway.api.params import Integer, IsoDateTime
 from gateway.api.v1 import history
+from gateway.api.v1 import qa as qa_routes
 from gateway.api.v1 import routing as routing_routes
 from gateway.api.v1 import stats as stats_routes
 from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView
@@ -114,6 +116,8 @@ def create_app(
     history.install(app)
     stats_routes.install(app)
     routing_routes.install(app)  # routing definitions, over app.state.routing_admin
+    qa_routes.install(app)  # QA forms, evaluations, remarks, over app.state.qa (docs/qa.md)
+    ui.install(app)  # the web UI under /ui/ (gateway/ui/, docs/ui.md)
 
     async def act(
         user: Principal,

@@ -16,10 +16,12 @@ calls, streams its own recordings, reads its own statistics.
                 call history, recordings, statistics, events, routing definitions;
                 not routing changes, secrets or the audit log
     qa          calls, call records, call history, recordings, statistics, events,
-                routing definitions (read only)
+                routing definitions (read only); QA forms (read), evaluate, calibration
     agent       its own agent (read, act, its routing definition), queues, queue
                 statistics; the rows of its own agent in call history, recordings and
-                agent statistics
+                agent statistics; its own submitted QA evaluations (read, acknowledge)
+
+QA forms are written by admins only; supervisors read evaluations and calibrations.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ class Permission(StrEnum):
     ROUTING_READ = "routing.read"  # routing definitions, secrets never shown
     ROUTING_WRITE = "routing.write"  # routing definitions: create, replace, delete
     SECRETS_READ = "secrets.read"  # no route yet: admin only (passwords are write-only)
+    # QA (gateway/api/v1/qa.py, docs/qa.md)
+    QA_FORMS_READ = "qa.forms.read"  # evaluation forms and their versions
+    QA_FORMS_WRITE = "qa.forms.write"  # create, change (a new version), retire: admin only
+    QA_EVALUATE = "qa.evaluate"  # drafts, submit, remarks (add, delete own)
+    QA_EVALUATIONS_READ = "qa.evaluations.read"  # an agent: its own submitted ones (ROWS)
+    QA_ACKNOWLEDGE = "qa.acknowledge"  # an agent acknowledges or disputes its own
+    QA_CALIBRATION = "qa.calibration"  # several reviewers' evaluations of a call compared
 
 
 class Scope(StrEnum):
@@ -77,6 +86,10 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.AGENTS_ACT: Scope.ANY,
         **{p: Scope.ANY for p in _READ_ALL},
         Permission.ROUTING_READ: Scope.ANY,
+        # QA: reads the evaluations, does not evaluate
+        Permission.QA_FORMS_READ: Scope.ANY,
+        Permission.QA_EVALUATIONS_READ: Scope.ANY,
+        Permission.QA_CALIBRATION: Scope.ANY,
     },
     Role.QA: {
         Permission.ROUTING_READ: Scope.ANY,
@@ -87,6 +100,11 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.HISTORY_READ: Scope.ANY,
         Permission.STATS_QUEUES: Scope.ANY,
         Permission.STATS_AGENTS: Scope.ANY,
+        # QA
+        Permission.QA_FORMS_READ: Scope.ANY,
+        Permission.QA_EVALUATE: Scope.ANY,
+        Permission.QA_EVALUATIONS_READ: Scope.ANY,
+        Permission.QA_CALIBRATION: Scope.ANY,
     },
     Role.AGENT: {
         Permission.AGENTS_READ: Scope.OWN,
@@ -97,6 +115,9 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.HISTORY_READ: Scope.ROWS,
         Permission.RECORDINGS_READ: Scope.ROWS,
         Permission.STATS_AGENTS: Scope.ROWS,
+        # QA: its own submitted evaluations and its calls' remarks, never drafts
+        Permission.QA_EVALUATIONS_READ: Scope.ROWS,
+        Permission.QA_ACKNOWLEDGE: Scope.ROWS,
     },
 }
 
@@ -168,6 +189,13 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("GET", "/api/v1/config/holidays/{date}"): Permission.ROUTING_READ,
     ("PUT", "/api/v1/config/holidays/{date}"): Permission.ROUTING_WRITE,
     ("DELETE", "/api/v1/config/holidays/{date}"): Permission.ROUTING_WRITE,
+    # Web UI (gateway/ui/): pages take the permission of the API data they show; the
+    # start page redirects to the first page the role may open (every role has history)
+    ("GET", "/ui/"): Permission.HISTORY_READ,
+    ("GET", "/ui/login"): Permission.PUBLIC,
+    ("POST", "/ui/login"): Permission.PUBLIC,  # checks the token itself
+    ("POST", "/ui/logout"): Permission.PUBLIC,  # clears the cookie (CSRF-checked)
+    ("GET", "/ui/static/{name:path}"): Permission.PUBLIC,
 }
 
 
