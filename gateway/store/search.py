@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 
 from gateway.store.cdr import _call_record, _offer_record
 from gateway.store.engine import Database
+from gateway.store.evaluations import evaluation_condition
 from gateway.store.models import Call, CallOffer
 from gateway.store.records import CallRecord, Disposition, OfferRecord
 
@@ -40,7 +41,13 @@ class InvalidQuery(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CallFilter:
-    """Every field optional; `since` inclusive, `until` exclusive (on `arrived_at`)."""
+    """Every field optional; `since` inclusive, `until` exclusive (on `arrived_at`).
+
+    `min_talk`/`max_talk`: the call's duration as talked (answer to end, seconds),
+    both inclusive; a bound leaves out unanswered calls (they have no talk time).
+    `min_score`/`max_score`: some submitted QA evaluation scores in that range
+    (percent, inclusive); `not_evaluated`: no submitted evaluation yet (see
+    gateway.store.evaluations.evaluation_condition)."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -50,6 +57,11 @@ class CallFilter:
     agent: str | None = None
     disposition: Disposition | None = None
     with_recording: bool = False
+    min_talk: float | None = None
+    max_talk: float | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    not_evaluated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +131,10 @@ def _decode(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
 def _where(query: Select[Any], f: CallFilter) -> Select[Any]:
     if f.since is not None and f.until is not None and f.since >= f.until:
         raise InvalidQuery("`from` must be before `to`")
+    if f.min_talk is not None and f.max_talk is not None and f.min_talk > f.max_talk:
+        raise InvalidQuery("the minimum duration must not be above the maximum")
+    if f.min_score is not None and f.max_score is not None and f.min_score > f.max_score:
+        raise InvalidQuery("the minimum score must not be above the maximum")
     equal = {
         Call.did: f.did,
         Call.caller: f.caller,
@@ -141,6 +157,15 @@ def _where(query: Select[Any], f: CallFilter) -> Select[Any]:
                 Call.recording_agent.is_not(None),
             )
         )
+    if f.min_talk is not None:
+        query = query.where(Call.talk_seconds >= f.min_talk)
+    if f.max_talk is not None:
+        query = query.where(Call.talk_seconds <= f.max_talk)
+    scored = evaluation_condition(
+        min_score=f.min_score, max_score=f.max_score, not_evaluated=f.not_evaluated
+    )
+    if scored is not None:
+        query = query.where(scored)
     return query
 
 
