@@ -14,7 +14,8 @@ disappear instead of freezing at the last value.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import get_args
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,9 +27,11 @@ from prometheus_client import (
 
 from acd.kpi import QueueKpis
 from acd.states import AgentState
+from gateway.events.catalogue import QueueKpi
 from gateway.store.records import DISPOSITIONS
 
 AGENT_STATES: tuple[str, ...] = tuple(state.value for state in AgentState)
+ALERT_KPIS: tuple[str, ...] = get_args(QueueKpi)
 TRUNK_STATES = ("disabled", "unregistered", "registering", "registered", "failed")
 NO_QUEUE = ""  # label of calls that never reached a queue (unknown DID, closed, ...)
 
@@ -83,6 +86,12 @@ class Metrics:
         self.queue_occupancy = Gauge(
             "contactgw_queue_occupancy_ratio", "Busy time / staffed time", ["queue"], registry=r
         )
+        self.queue_alert_level = Gauge(
+            "contactgw_queue_alert_level",
+            "Alert level of a queue KPI against its thresholds: 0 normal, 1 warning, 2 critical",
+            ["queue", "kpi"],
+            registry=r,
+        )
         self.worker_up = Gauge(
             "contactgw_worker_up",
             "1 if the worker process is running and connected",
@@ -114,6 +123,13 @@ class Metrics:
             ["worker", "code"],
             registry=r,
         )
+        self.recording_failures = Counter(
+            "contactgw_recording_failures_total",
+            "Calls whose recording could not be finished, by reason (disk_full, io_error, "
+            "bad_format, missing, encoding); the calls themselves went on",
+            ["reason"],
+            registry=r,
+        )
         self.edge_up = Gauge(
             "contactgw_edge_up", "1 if the Kamailio edge is running and answering RPC", registry=r
         )
@@ -133,6 +149,26 @@ class Metrics:
             "1 while the events publisher is connected to the MQTT broker",
             registry=r,
         )
+        self.db_pending_writes = Gauge(
+            "contactgw_db_pending_writes",
+            "Call record / agent-state writes handed to the write-behind, not yet committed",
+            registry=r,
+        )
+        self.db_oldest_pending_write = Gauge(
+            "contactgw_db_oldest_pending_write_seconds",
+            "Age of the oldest write not yet committed (0 when none is pending)",
+            registry=r,
+        )
+        self.db_write_retries = Counter(
+            "contactgw_db_write_retries",
+            "Write batches that failed (database locked, down, restarting) and are retried",
+            registry=r,
+        )
+        self.db_dead_letters = Counter(
+            "contactgw_db_write_dead_letters",
+            "Writes the database refused for good (constraint, data), kept in the dead-letter file",
+            registry=r,
+        )
         self._agent_states: dict[str, set[str]] = {}
 
     # -- calls and queues ---------------------------------------------------------
@@ -143,6 +179,7 @@ class Metrics:
             self.calls.labels(queue=queue, disposition=disposition)
         self.set_queue(queue, waiting=0, longest_wait=0.0)
         self.set_agents(queue, {})
+        self.set_alert_levels(queue, {})
 
     def call_ended(self, *, disposition: str, queue: str | None) -> None:
         if disposition not in DISPOSITIONS:
@@ -151,6 +188,9 @@ class Metrics:
 
     def invite_refused(self, *, worker: str, code: int) -> None:
         self.invites_refused.labels(worker=worker, code=str(code)).inc()
+
+    def recording_failed(self, reason: str) -> None:
+        self.recording_failures.labels(reason=reason).inc()
 
     def set_queue(self, queue: str, *, waiting: int, longest_wait: float) -> None:
         self.queue_waiting.labels(queue=queue).set(waiting)
@@ -177,6 +217,11 @@ class Metrics:
         self.queue_aht.labels(queue=queue).set(_value(aht))
         self.queue_occupancy.labels(queue=queue).set(_value(occupancy))
 
+    def set_alert_levels(self, queue: str, levels: Mapping[str, int]) -> None:
+        """Every KPI's alert level (0/1/2) in ``queue``; KPIs not in ``levels`` are 0."""
+        for kpi in ALERT_KPIS:
+            self.queue_alert_level.labels(queue=queue, kpi=kpi).set(levels.get(kpi, 0))
+
     def observe_kpis(self, kpis: QueueKpis) -> None:
         """Set every queue gauge from one ACD KPI snapshot."""
         self.set_queue(
@@ -202,6 +247,8 @@ class Metrics:
             _forget(gauge, queue)
         for state in self._agent_states.pop(queue, set()):
             _forget(self.queue_agents, queue, state)
+        for kpi in ALERT_KPIS:
+            _forget(self.queue_alert_level, queue, kpi)
 
     # -- workers, trunks, edge ----------------------------------------------------
 
@@ -244,6 +291,19 @@ class Metrics:
 
     def set_events_broker_connected(self, connected: bool) -> None:
         self.events_broker_connected.set(1 if connected else 0)
+
+    # -- write-behind of records -----------------------------------------------------
+
+    def watch_db_writes(self, pending: Callable[[], float], oldest: Callable[[], float]) -> None:
+        """Read the write-behind's backlog at each scrape (nothing to do per write)."""
+        self.db_pending_writes.set_function(pending)
+        self.db_oldest_pending_write.set_function(oldest)
+
+    def db_write_retried(self) -> None:
+        self.db_write_retries.inc()
+
+    def db_write_dead_lettered(self) -> None:
+        self.db_dead_letters.inc()
 
     # -- exposition ---------------------------------------------------------------
 

@@ -39,6 +39,18 @@ class EventsHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class WritesHealth:
+    """Call record / agent-state writes not yet in the database (kept and retried):
+    `degraded` once the oldest has waited `database.pending_writes_degraded_after`."""
+
+    pending: int
+    oldest_pending_seconds: float
+    retries: int
+    dead_letters: int
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Health:
     status: str  # "ok" | "degraded" | "starting" | "stopping"
     edge_up: bool
@@ -46,6 +58,7 @@ class Health:
     workers: WorkersHealth
     trunks: list[TrunkHealth] = field(default_factory=list)
     events: EventsHealth | None = None
+    writes: WritesHealth | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +97,63 @@ class ActiveCall:
     agent: str | None
     worker: str
     arrived_at: str
+
+
+# --------------------------------------------------------------------------- wallboard
+@dataclass(frozen=True, slots=True)
+class KpiTile:
+    """One queue KPI, its alert level and the thresholds behind it (null: none set)."""
+
+    value: float | None  # null: nothing to measure yet (no call in the window)
+    level: str  # "normal" | "warning" | "critical"
+    warning: float | None
+    critical: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class WallboardQueue:
+    name: str
+    waiting: int
+    longest_wait_seconds: float
+    oldest_waiting_since: str | None  # ISO 8601: the page ticks the wait from it
+    service_level: float | None  # over acd.kpi_window
+    service_level_30m: float | None
+    service_level_today: float | None  # since 00:00 UTC, from the call records
+    answered_today: int | None  # null: no call records store
+    asa_seconds: float | None
+    aht_seconds: float | None
+    abandon_rate: float | None
+    offered: int
+    answered: int
+    abandoned: int
+    agents_logged_in: int
+    agents_available: int
+    agents_ringing: int
+    agents_on_call: int
+    agents_wrap_up: int
+    agents_paused: int
+    kpis: dict[str, KpiTile]  # by KPI name: waiting, longest_wait, service_level...
+
+
+@dataclass(frozen=True, slots=True)
+class WallboardAgent:
+    id: str
+    name: str
+    state: str
+    state_since: str | None  # ISO 8601; null: no change seen since the gateway started
+    seconds_in_state: float | None
+    pause_reason: str | None
+    queues: list[str]
+    call_id: str | None
+    call_queue: str | None
+    call_wait_seconds: float | None  # the caller's wait before answer (or so far)
+    call_answered_at: str | None  # ISO 8601
+    call_talk_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Wallboard:
+    at: str  # ISO 8601, when the snapshot was taken
+    kpi_window_seconds: float
+    queues: list[WallboardQueue]
+    agents: list[WallboardAgent]

@@ -39,6 +39,10 @@ class AgentTimes:
             self._wrapping[agent] = (call_id, now)
         return (None if since is None else round(now - since, 3)), done
 
+    def since(self, agent: str) -> float | None:
+        """When (monotonic) `agent` entered its state; None: no change seen yet."""
+        return self._since.get(agent)
+
     def finalised(self, s: CallSession) -> tuple[bool, float | None]:
         """Is the call complete now (and with which wrap-up seconds)? If its agent is
         still wrapping up, the session is kept until `changed` reports the end."""

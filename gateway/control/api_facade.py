@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from gateway.api.views import (
     EventsHealth,
     Health,
     QueueView,
+    Wallboard,
     WorkersHealth,
+    WritesHealth,
 )
 from gateway.control.clock import Clock
 from gateway.control.errors import NotFound
@@ -23,10 +26,12 @@ from gateway.control.phases import LIVE
 from gateway.control.presence import Presence
 from gateway.control.switchboard import CallIndex
 from gateway.control.trunks import Trunks
+from gateway.control.wallboard import DayCount, Sources, build_wallboard
 from gateway.events.service import EventsService
 from gateway.metrics import Metrics
 from gateway.store.cdr import CdrStore
 from gateway.store.search import recording_paths
+from gateway.store.write_behind import WriteBehind
 from gateway.supervisor.pool import WorkerPool
 
 
@@ -47,8 +52,13 @@ class ApiFacade:
         callers_per_worker: int,
         kpi_window: float,
         events: EventsService | None = None,
+        writes: WriteBehind | None = None,
+        writes_degraded_after: float = 30.0,
+        agent_since: Callable[[str], float | None] = lambda _agent: None,
     ) -> None:
         self._events = events
+        self._writes, self._writes_bound = writes, writes_degraded_after
+        self._agent_since = agent_since
         self._engine, self._clock, self._presence = engine, clock, presence
         self._pool, self._trunks, self._calls = pool, trunks, calls
         self._cdr, self._metrics, self._observer = cdr, metrics, observer
@@ -72,6 +82,7 @@ class ApiFacade:
             and up
             and self._observer.database_ok
             and self._trunks.all_registered()
+            and not self._writes_late()
         )
         status = self.phase if self.phase != "running" else ("ok" if healthy else "degraded")
         return Health(
@@ -81,6 +92,20 @@ class ApiFacade:
             workers=report,
             trunks=trunks,
             events=self._events_health(),
+            writes=self._writes_health(),
+        )
+
+    def _writes_late(self) -> bool:
+        return self._writes is not None and (
+            self._writes.oldest_pending_seconds() > self._writes_bound
+        )
+
+    def _writes_health(self) -> WritesHealth | None:
+        if self._writes is None:
+            return None
+        w = self._writes.state()
+        return WritesHealth(
+            w.pending, round(w.oldest_pending_seconds, 3), w.retries, w.dead_letters, w.last_error
         )
 
     def _events_health(self) -> EventsHealth | None:
@@ -158,6 +183,19 @@ class ApiFacade:
                 )
             )
         return out
+
+    def wallboard(self, today: Mapping[str, DayCount] | None = None) -> Wallboard:
+        """The wallboard snapshot now (`today`: answered calls per queue since 00:00 UTC)."""
+        sources = Sources(
+            engine=self._engine,
+            alerts=self._observer.alerts,
+            names=self._names,
+            calls={s.call_id: s for s in self._calls.sessions()},
+            agent_since=self._agent_since,
+            kpi_window=self._window,
+            today=today,
+        )
+        return build_wallboard(sources, self._clock.now())
 
     def active_calls(self) -> list[ActiveCall]:
         return [

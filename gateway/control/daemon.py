@@ -23,6 +23,7 @@ import uvicorn
 from acd import events as ev
 from acd.engine import Engine
 from gateway.api.app import create_app
+from gateway.api.v1.qa import QaState
 from gateway.auth import Authenticator
 from gateway.control import build, preflight
 from gateway.control.alerts import AlertTracker
@@ -47,11 +48,13 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.store.cdr import CdrStore
 from gateway.store.engine import Database
+from gateway.store.evaluations import EvaluationStore
 from gateway.store.migrate import migrate
 from gateway.store.outbox import OutboxStore
 from gateway.store.routing_repo import RoutingRepository
 from gateway.store.search import CallSearch
 from gateway.store.stats import StatsStore
+from gateway.store.write_behind import WriteBehind
 from gateway.supervisor.config import PoolEvent, WorkerDown, WorkerUp
 from gateway.supervisor.pool import WorkerPool
 from routing import build_routing_table
@@ -96,6 +99,14 @@ class ControlPlane:
         self.metrics = Metrics()
         self.events_service = EventsService.from_settings(s, self.db, self.metrics)
         await self.events_service.start()  # broker, then the publisher (it catches up)
+        self.writes = WriteBehind(
+            self.db, directory=Path(s.data_dir) / "write-behind", max_batch=s.database.write_batch,
+            on_events=self._events_written, on_retry=self.metrics.db_write_retried,
+            on_dead_letter=self.metrics.db_write_dead_lettered,
+        )  # fmt: skip
+        self.metrics.watch_db_writes(self.writes.pending, self.writes.oldest_pending_seconds)
+        if replayed := await self.writes.start():  # a previous run's writes go in first
+            log.warning("replaying %d record writes left by the previous run", replayed)
         routing_table = build_routing_table(s.routing.routing_data())
 
         self.edge = EdgeManager(build.edge_settings(s))
@@ -128,6 +139,7 @@ class ControlPlane:
             clock=clock,
             make_stereo=s.recordings.stereo,
             events_written=self._events_written,
+            writes=self.writes,
         )
         self.trunks = Trunks(
             self.pool,
@@ -149,7 +161,10 @@ class ControlPlane:
             db=self.db,
             callers_per_worker=s.workers.callers_per_worker,
             kpi_window=s.acd.kpi_window,
-            alerts=AlertTracker(build.alert_rules(s)),
+            # thresholds of the running routing version: edits apply live
+            alerts=AlertTracker(
+                lambda: build.alert_rules(build.with_routing(s, self.live.routing))
+            ),
             events=self.events,
         )
 
@@ -181,6 +196,9 @@ class ControlPlane:
             callers_per_worker=s.workers.callers_per_worker,
             kpi_window=s.acd.kpi_window,
             events=self.events_service,
+            agent_since=board.agent_since,
+            writes=self.writes,
+            writes_degraded_after=s.database.pending_writes_degraded_after,
         )
         token = s.api.admin_token.get_secret_value() if s.api.admin_token else None
         auth = Authenticator(self.db, admin_token=token)  # users and audit in the database
@@ -191,6 +209,7 @@ class ControlPlane:
         )  # fmt: skip
         membership = EngineMembership(self.calls)  # per-queue login: agent state
         app.state.routing_admin = RoutingAdmin(RoutingRepository(self.db), membership)
+        app.state.qa = QaState(EvaluationStore(self.db), s.qa.agent_recordings)  # docs/qa.md
         self._api_server = uvicorn.Server(
             uvicorn.Config(
                 app, host=s.api.host, port=s.api.port, log_level="warning", lifespan="off"
@@ -278,6 +297,8 @@ class ControlPlane:
         self._retention.cancel()
         self.calls.close()
         await self._step("call records", self.calls.settled(), 10)
+        # bounded: what is still pending stays in the journal for the next start
+        await self._step("pending writes", self.writes.close(timeout=5), 10)
         await self._step("platform events", self.events.settled(), 5)
         if self.events_service is not None:  # after the last writes: it sends what it can
             await self._step("events publisher", self.events_service.stop(), 10)

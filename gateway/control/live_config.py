@@ -212,6 +212,11 @@ class LiveConfig:
         return self._table
 
     @property
+    def routing(self) -> RoutingSettings:
+        """The running routing version's settings (alert thresholds are read from it)."""
+        return self._running
+
+    @property
     def version(self) -> int:
         return self._version
 

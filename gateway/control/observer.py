@@ -13,7 +13,7 @@ from collections import Counter
 from sqlalchemy import text
 
 from acd.engine import Engine
-from gateway.control.alerts import AlertTracker
+from gateway.control.alerts import RECENT_WINDOW, SEVERITY, AlertTracker
 from gateway.control.clock import Clock
 from gateway.control.event_writer import EventSink
 from gateway.edge.manager import EdgeManager
@@ -89,13 +89,16 @@ class Observer:
         engine, now = self._engine, self._clock.now().mono
         for queue, counts in agent_states_by_queue(engine).items():
             kpis = engine.queue_kpis(queue, now, self._window)
+            recent = engine.queue_kpis(queue, now, RECENT_WINDOW)  # service_level_30m
             self._metrics.observe_kpis(kpis)
             self._metrics.set_agents(queue, dict(counts))
-            for crossing in self.alerts.observe(queue, kpis):
+            for crossing in self.alerts.observe(queue, kpis, recent):
                 log.warning("queue %s: %s %s (%s)", queue, crossing.kpi, crossing.level,
                             crossing.value)  # fmt: skip
                 if self._events is not None:
                     self._events.emit(crossing)
+            levels = self.alerts.levels(queue)
+            self._metrics.set_alert_levels(queue, {k: SEVERITY[v] for k, v in levels.items()})
         for worker in self._pool.workers():
             # slots are conversations: caller legs bounded by callers_per_worker
             self._metrics.set_worker(

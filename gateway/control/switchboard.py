@@ -135,6 +135,11 @@ class Switchboard:
     def handle_timer(self, now: Instant) -> list[fx.Effect]:
         return self._step(now, self._fire_timers)
 
+    def agent_since(self, agent: str) -> float | None:
+        """When (monotonic) `agent` entered its current state (the wallboard's time in
+        state); None: no change seen since the gateway started."""
+        return self._agent_times.since(agent)
+
     def next_deadline(self) -> float | None:
         ours = self._timers[0][0] if self._timers else None
         engine = self.engine.next_deadline()

@@ -28,8 +28,11 @@ OfferFailureReason = Literal["no-answer", "busy", "rejected", "unreachable", "ca
 HangupParty = Literal["caller", "agent", "system"]
 AlertLevel = Literal["warning", "critical", "cleared"]
 RecordingRole = Literal["caller", "agent", "stereo", "voicemail"]
+RecordingFailureReason = Literal["disk_full", "io_error", "bad_format", "missing", "encoding"]
 AgentStateName = Literal["logged-out", "available", "offered", "on-call", "wrap-up", "paused"]
-QueueKpi = Literal["waiting", "longest_wait", "service_level", "abandon_rate"]
+QueueKpi = Literal[
+    "waiting", "longest_wait", "service_level", "service_level_30m", "asa", "aht", "abandon_rate"
+]
 
 
 class EventData(Protocol):
@@ -210,6 +213,22 @@ class RecordingReady:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingFailed:
+    TYPE: ClassVar[str] = PREFIX + "recording.failed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "A call's recording could not be finished (full disk, unreadable or missing leg, "
+        "encoding); the call itself went on. `files` lists what was still finished."
+    )
+    call_id: str
+    queue: str | None
+    reason: RecordingFailureReason
+    detail: str  # the error, e.g. "[Errno 28] No space left on device"
+    files: tuple[RecordingFile, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class VoicemailLeft:
     TYPE: ClassVar[str] = PREFIX + "voicemail.left"
     VERSION: ClassVar[int] = 1
@@ -298,6 +317,7 @@ Event = (
     | CallEnded
     | CallCompleted
     | RecordingReady
+    | RecordingFailed
     | VoicemailLeft
     | AgentStateChanged
     | QueueThresholdCrossed
@@ -316,6 +336,7 @@ CATALOGUE: tuple[type[EventData], ...] = (
     CallEnded,
     CallCompleted,
     RecordingReady,
+    RecordingFailed,
     VoicemailLeft,
     AgentStateChanged,
     QueueThresholdCrossed,

@@ -148,20 +148,24 @@ class Threshold(Model):
 
 
 class QueueAlerts(Model):
-    """KPI thresholds for alerts (``queue.threshold_crossed`` events, the wallboard)."""
+    """KPI thresholds for alerts (``queue.threshold_crossed`` events, the alert-level
+    gauge, the wallboard); the names are the events catalogue's ``QueueKpi`` values."""
 
     waiting: Threshold | None = None  # calls waiting
     longest_wait: Threshold | None = None  # seconds the oldest caller has waited
-    service_level: Threshold | None = None  # 0..1, answered within sl_threshold
+    service_level: Threshold | None = None  # 0..1, answered within sl_threshold, KPI window
+    service_level_30m: Threshold | None = None  # 0..1, the same over the last 30 minutes
+    asa: Threshold | None = None  # seconds, average speed of answer over the KPI window
+    aht: Threshold | None = None  # seconds, average talk + wrap-up over the KPI window
     abandon_rate: Threshold | None = None  # 0..1, over the KPI window
 
     @model_validator(mode="after")
     def _ordered(self) -> QueueAlerts:
-        for name in ("waiting", "longest_wait", "service_level", "abandon_rate"):
+        for name in type(self).model_fields:
             t: Threshold | None = getattr(self, name)
             if t is None or t.warning is None or t.critical is None:
                 continue
-            lower_is_worse = name == "service_level"
+            lower_is_worse = name.startswith("service_level")
             if (t.critical > t.warning) if lower_is_worse else (t.critical < t.warning):
                 side = "below" if lower_is_worse else "above"
                 raise ValueError(f"{name}: critical must be {side} warning")
