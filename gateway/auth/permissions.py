@@ -225,5 +225,8 @@ def rows_agent(role: Role, bound_agent: str | None, permission: Permission) -> s
 
     Only a `ROWS` grant restricts; an agent user bound to no agent gets "" (no row)."""
     if GRANTS[role].get(permission) is Scope.ROWS:
+    ("GET", "/ui/calls"): Permission.HISTORY_READ,  # an agent: its own calls
+    ("GET", "/ui/calls/{call_id}"): Permission.RECORDINGS_READ,  # the player
+    ("GET", "/ui/calls/{call_id}/waveform"): Permission.RECORDINGS_READ,
         return bound_agent or ""
     return None

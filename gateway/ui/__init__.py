@@ -8,10 +8,13 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from gateway.ui import shell
+from gateway.ui import calls, shell
 
 # one install(app) per page module, in nav order; the shell first (login, static, errors)
-PAGES: tuple[Callable[[FastAPI], None], ...] = (shell.install,)
+PAGES: tuple[Callable[[FastAPI], None], ...] = (
+    shell.install,
+    calls.install,
+)
 
 
 def install(app: FastAPI) -> None:

@@ -14,11 +14,13 @@ import httpx
 import pytest
 
 from gateway.api.app import ControlPlaneApi, create_app
+from gateway.api.v1.qa import QaState
 from gateway.api.views import AgentStatus, Health, WorkersHealth
 from gateway.auth import Authenticator, UserAdmin
 from gateway.auth.http import csrf_token
 from gateway.control.errors import NotFound
 from gateway.store import Database, migrate
+from gateway.store.evaluations import EvaluationStore
 from gateway.store.search import CallSearch
 from gateway.store.stats import StatsStore
 
@@ -76,12 +78,14 @@ class Ui:
 
 
 def make_app(db: Database | None, auth: Authenticator, control: UiControl) -> Any:
-    return create_app(
+    app = create_app(
         cast(ControlPlaneApi, control),
         auth=auth,
         search=CallSearch(db) if db is not None else None,
         stats=StatsStore(db) if db is not None else None,
     )
+    app.state.qa = QaState(EvaluationStore(db) if db is not None else None)
+    return app
 
 
 @pytest.fixture
