@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from gateway.logsafe import printable
+from gateway.supervisor.children import watch_children
 
 READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -158,6 +159,7 @@ class ManagedProcess:
         self.check_free()
         command = self.command()
         self._log.info("starting %s: %s", self.name, " ".join(command))
+        watch_children()  # reaped by the loop (pidfd), not by a waiting thread
         self._proc = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,

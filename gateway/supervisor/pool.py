@@ -42,6 +42,7 @@ from gateway.ipc.codec import ProtocolError
 from gateway.ipc.errors import WorkerError, WorkerGone
 from gateway.ipc.transport import Connection, serve
 from gateway.logsafe import printable
+from gateway.supervisor.children import watch_children
 from gateway.supervisor.config import (
     PoolCapacity,
     PoolConfig,
@@ -226,6 +227,7 @@ class WorkerPool:
             stderr = open(os.path.join(cfg.log_dir, f"{h.worker_id}.log"), "ab")  # noqa: ASYNC230, SIM115
         h.state = WorkerState.STARTING
         h.spawned_at = time.monotonic()
+        watch_children()  # reaped by the loop (pidfd), not by a thread per worker
         h.proc = await asyncio.create_subprocess_exec(
             *args,
             stdin=asyncio.subprocess.DEVNULL,
