@@ -228,5 +228,11 @@ def rows_agent(role: Role, bound_agent: str | None, permission: Permission) -> s
     ("GET", "/ui/calls"): Permission.HISTORY_READ,  # an agent: its own calls
     ("GET", "/ui/calls/{call_id}"): Permission.RECORDINGS_READ,  # the player
     ("GET", "/ui/calls/{call_id}/waveform"): Permission.RECORDINGS_READ,
+    ("GET", "/ui/reports"): Permission.STATS_QUEUES,  # + its agent table: stats.agents
+    ("GET", "/ui/reports.csv"): Permission.STATS_QUEUES,
+    ("GET", "/ui/reports/agents.csv"): Permission.STATS_AGENTS,  # an agent: its own rows
+    ("GET", "/ui/calls"): Permission.HISTORY_READ,  # an agent: its own calls
+    ("GET", "/ui/calls/{call_id}"): Permission.RECORDINGS_READ,  # the player
+    ("GET", "/ui/calls/{call_id}/waveform"): Permission.RECORDINGS_READ,
         return bound_agent or ""
     return None
