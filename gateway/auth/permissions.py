@@ -196,6 +196,12 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("POST", "/ui/login"): Permission.PUBLIC,  # checks the token itself
     ("POST", "/ui/logout"): Permission.PUBLIC,  # clears the cookie (CSRF-checked)
     ("GET", "/ui/static/{name:path}"): Permission.PUBLIC,
+    ("GET", "/ui/calls"): Permission.HISTORY_READ,  # an agent: its own calls
+    ("GET", "/ui/calls/{call_id}"): Permission.RECORDINGS_READ,  # the player
+    ("GET", "/ui/calls/{call_id}/waveform"): Permission.RECORDINGS_READ,
+    ("GET", "/ui/reports"): Permission.STATS_QUEUES,  # + its agent table: stats.agents
+    ("GET", "/ui/reports.csv"): Permission.STATS_QUEUES,
+    ("GET", "/ui/reports/agents.csv"): Permission.STATS_AGENTS,  # an agent: its own rows
 }
 
 
@@ -225,14 +231,5 @@ def rows_agent(role: Role, bound_agent: str | None, permission: Permission) -> s
 
     Only a `ROWS` grant restricts; an agent user bound to no agent gets "" (no row)."""
     if GRANTS[role].get(permission) is Scope.ROWS:
-    ("GET", "/ui/calls"): Permission.HISTORY_READ,  # an agent: its own calls
-    ("GET", "/ui/calls/{call_id}"): Permission.RECORDINGS_READ,  # the player
-    ("GET", "/ui/calls/{call_id}/waveform"): Permission.RECORDINGS_READ,
-    ("GET", "/ui/reports"): Permission.STATS_QUEUES,  # + its agent table: stats.agents
-    ("GET", "/ui/reports.csv"): Permission.STATS_QUEUES,
-    ("GET", "/ui/reports/agents.csv"): Permission.STATS_AGENTS,  # an agent: its own rows
-    ("GET", "/ui/calls"): Permission.HISTORY_READ,  # an agent: its own calls
-    ("GET", "/ui/calls/{call_id}"): Permission.RECORDINGS_READ,  # the player
-    ("GET", "/ui/calls/{call_id}/waveform"): Permission.RECORDINGS_READ,
         return bound_agent or ""
     return None
