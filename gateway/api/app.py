@@ -27,7 +27,8 @@ from gateway.api.v1 import history
 from gateway.api.v1 import qa as qa_routes
 from gateway.api.v1 import routing as routing_routes
 from gateway.api.v1 import stats as stats_routes
-from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView
+from gateway.api.v1 import wallboard as wallboard_routes
+from gateway.api.views import ActiveCall, AgentStatus, DayCount, Health, QueueView, Wallboard
 from gateway.auth.http import CurrentUser, authorize, install_auth
 from gateway.auth.service import Authenticator, Principal
 from gateway.control.errors import ControlError
@@ -49,6 +50,7 @@ class ControlPlaneApi(Protocol):
     def ready_agent(self, agent_id: str) -> AgentStatus: ...
     def queues(self) -> list[QueueView]: ...
     def active_calls(self) -> list[ActiveCall]: ...
+    def wallboard(self, today: dict[str, DayCount] | None = None) -> Wallboard: ...
     async def call_records(self, limit: int) -> list[dict[str, Any]]: ...
     async def recording_file(self, call_id: str, role: RecordingRole | None) -> Path: ...
 
@@ -116,6 +118,7 @@ def create_app(
     history.install(app)
     stats_routes.install(app)
     routing_routes.install(app)  # routing definitions, over app.state.routing_admin
+    wallboard_routes.install(app)  # JSON snapshot and SSE stream, one sampler (lazy)
     qa_routes.install(app)  # QA forms, evaluations, remarks, over app.state.qa (docs/qa.md)
     ui.install(app)  # the web UI under /ui/ (gateway/ui/, docs/ui.md)
 

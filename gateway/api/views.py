@@ -101,6 +101,15 @@ class ActiveCall:
 
 # --------------------------------------------------------------------------- wallboard
 @dataclass(frozen=True, slots=True)
+class DayCount:
+    """A queue's calls answered today, and how many within its SL threshold (an input
+    of the wallboard, read from the call records by the API's feed)."""
+
+    answered: int
+    within_sl: int
+
+
+@dataclass(frozen=True, slots=True)
 class KpiTile:
     """One queue KPI, its alert level and the thresholds behind it (null: none set)."""
 
@@ -149,6 +158,7 @@ class WallboardAgent:
     call_wait_seconds: float | None  # the caller's wait before answer (or so far)
     call_answered_at: str | None  # ISO 8601
     call_talk_seconds: float | None
+    call_arrived_at: str | None = None  # ISO 8601: the page ticks the wait of a ringing call
 
 
 @dataclass(frozen=True, slots=True)

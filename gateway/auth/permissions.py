@@ -22,6 +22,9 @@ calls, streams its own recordings, reads its own statistics.
                 agent statistics; its own submitted QA evaluations (read, acknowledge)
 
 QA forms are written by admins only; supervisors read evaluations and calibrations.
+The wallboard (`wallboard.read`): admin, supervisor and qa; not agents, because its
+agent table shows every colleague's state and pause reason, which an agent user may
+not read through /api/v1/agents either (its queues' figures are in /api/v1/queues).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class Permission(StrEnum):
     QA_EVALUATIONS_READ = "qa.evaluations.read"  # an agent: its own submitted ones (ROWS)
     QA_ACKNOWLEDGE = "qa.acknowledge"  # an agent acknowledges or disputes its own
     QA_CALIBRATION = "qa.calibration"  # several reviewers' evaluations of a call compared
+    # Wallboard (gateway/api/v1/wallboard.py, docs/wallboard.md)
+    WALLBOARD_READ = "wallboard.read"  # queues' KPIs and levels, every agent's state, live
 
 
 class Scope(StrEnum):
@@ -86,6 +91,7 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.AGENTS_ACT: Scope.ANY,
         **{p: Scope.ANY for p in _READ_ALL},
         Permission.ROUTING_READ: Scope.ANY,
+        Permission.WALLBOARD_READ: Scope.ANY,
         # QA: reads the evaluations, does not evaluate
         Permission.QA_FORMS_READ: Scope.ANY,
         Permission.QA_EVALUATIONS_READ: Scope.ANY,
@@ -100,6 +106,7 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.HISTORY_READ: Scope.ANY,
         Permission.STATS_QUEUES: Scope.ANY,
         Permission.STATS_AGENTS: Scope.ANY,
+        Permission.WALLBOARD_READ: Scope.ANY,
         # QA
         Permission.QA_FORMS_READ: Scope.ANY,
         Permission.QA_EVALUATE: Scope.ANY,
@@ -189,6 +196,10 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("GET", "/api/v1/config/holidays/{date}"): Permission.ROUTING_READ,
     ("PUT", "/api/v1/config/holidays/{date}"): Permission.ROUTING_WRITE,
     ("DELETE", "/api/v1/config/holidays/{date}"): Permission.ROUTING_WRITE,
+    # Wallboard: the JSON snapshot, its Server-Sent Events stream and the page
+    ("GET", "/api/v1/wallboard"): Permission.WALLBOARD_READ,
+    ("GET", "/api/v1/wallboard/stream"): Permission.WALLBOARD_READ,
+    ("GET", "/ui/wallboard"): Permission.WALLBOARD_READ,
     # Web UI (gateway/ui/): pages take the permission of the API data they show; the
     # start page redirects to the first page the role may open (every role has history)
     ("GET", "/ui/"): Permission.HISTORY_READ,

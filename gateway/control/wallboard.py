@@ -17,24 +17,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from acd.engine import Engine
-from gateway.api.views import KpiTile, Wallboard, WallboardAgent, WallboardQueue
+from gateway.api.views import DayCount, KpiTile, Wallboard, WallboardAgent, WallboardQueue
 from gateway.control.alerts import KPIS, RECENT_WINDOW, AlertTracker, kpi_values
 from gateway.control.clock import Instant
 from gateway.control.observer import agent_states_by_queue
 from gateway.control.session import CallSession
 
+__all__ = ["DayCount", "Sources", "build_wallboard", "fingerprint"]
+
 # fields that change every instant without any event: not part of the fingerprint
 TICKING = frozenset(
     {"at", "longest_wait_seconds", "seconds_in_state", "call_wait_seconds", "call_talk_seconds"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class DayCount:
-    """A queue's calls answered today, and how many of them within its SL threshold."""
-
-    answered: int
-    within_sl: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +116,7 @@ def _agent(src: Sources, agent_id: str, now: Instant) -> WallboardAgent:
         call_wait_seconds=wait,
         call_answered_at=_iso(s.answered_at) if s and s.answered_at else None,
         call_talk_seconds=talk,
+        call_arrived_at=_iso(s.arrived_at) if s else None,
     )
 
 

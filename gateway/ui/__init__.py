@@ -8,13 +8,14 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from gateway.ui import calls, reports, shell
+from gateway.ui import calls, reports, shell, wallboard
 
 # one install(app) per page module, in nav order; the shell first (login, static, errors)
 PAGES: tuple[Callable[[FastAPI], None], ...] = (
     shell.install,
     calls.install,
     reports.install,
+    wallboard.install,
 )
 
 

@@ -13,7 +13,18 @@ import httpx
 import pytest
 
 from gateway.api.app import ControlPlaneApi, EventsApi, create_app
-from gateway.api.views import ActiveCall, AgentStatus, Health, QueueView, WorkersHealth
+from gateway.api.views import (
+    ActiveCall,
+    AgentStatus,
+    DayCount,
+    Health,
+    KpiTile,
+    QueueView,
+    Wallboard,
+    WallboardAgent,
+    WallboardQueue,
+    WorkersHealth,
+)
 from gateway.auth import Authenticator, UserAdmin
 from gateway.control.errors import Conflict, NotFound
 from gateway.store import Database, migrate
@@ -21,6 +32,22 @@ from tests.support.database import backend_db_url, parametrize_backends, pg_head
 from tests.support.postgres import pg_server  # noqa: F401  (fixtures)
 
 AGENTS = ("alice", "bob")
+KPIS = ("waiting", "longest_wait", "service_level", "service_level_30m", "asa", "aht",
+        "abandon_rate")  # fmt: skip
+
+
+def sample_wallboard(today: dict[str, DayCount] | None = None) -> Wallboard:
+    """A board of one quiet queue (its SL today from `today`) and one agent."""
+    day = (today or {}).get("sales")
+    tiles = {k: KpiTile(0.0, "normal", None, None) for k in KPIS}
+    queue = WallboardQueue(
+        "sales", 0, 0.0, None, None, None,
+        day.within_sl / day.answered if day and day.answered else None,
+        day.answered if day else None, None, None, None, 0, 0, 0, 2, 2, 0, 0, 0, 0, tiles,
+    )  # fmt: skip
+    agent = WallboardAgent("alice", "alice", "available", None, None, None, ["sales"],
+                           None, None, None, None, None)  # fmt: skip
+    return Wallboard("2026-12-01T12:00:00.000+00:00", 3600.0, [queue], [agent])
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -83,6 +110,9 @@ class FakeControl:
         return [
             ActiveCall("c1", "+15550100100", "+1555123", "sales", "talking", "alice", "w1", "t")
         ]
+
+    def wallboard(self, today: dict[str, DayCount] | None = None) -> Wallboard:
+        return sample_wallboard(today)
 
     async def call_records(self, limit: int) -> list[dict[str, Any]]:
         return [{"id": "c1", "agent": "alice"}]

@@ -73,6 +73,11 @@ EXPECTED: dict[Role, set[str]] = {
 }
 
 
+# the wallboard: supervisor and qa too, not agents (why: gateway/auth/permissions.py)
+EXPECTED[Role.SUPERVISOR] |= {"wallboard.read"}
+EXPECTED[Role.QA] |= {"wallboard.read"}
+
+
 @pytest.mark.parametrize("role", list(Role))
 def test_what_each_role_may_do_on_another_agent(role: Role) -> None:
     allowed = {

@@ -15,7 +15,7 @@ import pytest
 
 from gateway.api.app import ControlPlaneApi, create_app
 from gateway.api.v1.qa import QaState
-from gateway.api.views import AgentStatus, Health, WorkersHealth
+from gateway.api.views import AgentStatus, DayCount, Health, Wallboard, WorkersHealth
 from gateway.auth import Authenticator, UserAdmin
 from gateway.auth.http import csrf_token
 from gateway.control.errors import NotFound
@@ -23,6 +23,7 @@ from gateway.store import Database, migrate
 from gateway.store.evaluations import EvaluationStore
 from gateway.store.search import CallSearch
 from gateway.store.stats import StatsStore
+from tests.integration.api_auth.conftest import sample_wallboard
 
 USERS = [
     ("root", "admin", None),
@@ -45,6 +46,9 @@ class UiControl:
     def pause_agent(self, agent_id: str, reason: str) -> AgentStatus:
         self.paused.append(agent_id)
         return AgentStatus(agent_id, agent_id, "paused", reason, ["sales"], True, None)
+
+    def wallboard(self, today: dict[str, DayCount] | None = None) -> Wallboard:
+        return sample_wallboard(today)
 
     async def recording_file(self, call_id: str, role: str | None) -> Path:
         if call_id not in self.recordings:
