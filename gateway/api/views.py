@@ -51,6 +51,19 @@ class WritesHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingsHealth:
+    """Recordings that could not be finished since start (docs/recordings.md). `failing`:
+    the storage failed the last recorded call (full disk, I/O error), so the gateway is
+    `degraded` until a recording is finished again; the calls themselves go on."""
+
+    failures: int
+    failing: bool
+    last_reason: str | None = None
+    last_call_id: str | None = None
+    last_detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Health:
     status: str  # "ok" | "degraded" | "starting" | "stopping"
     edge_up: bool
@@ -59,6 +72,7 @@ class Health:
     trunks: list[TrunkHealth] = field(default_factory=list)
     events: EventsHealth | None = None
     writes: WritesHealth | None = None
+    recordings: RecordingsHealth | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from gateway.api.views import (
     EventsHealth,
     Health,
     QueueView,
+    RecordingsHealth,
     Wallboard,
     WorkersHealth,
     WritesHealth,
@@ -24,6 +25,7 @@ from gateway.control.errors import NotFound
 from gateway.control.observer import Observer, agent_states_by_queue, conversations_held
 from gateway.control.phases import LIVE
 from gateway.control.presence import Presence
+from gateway.control.recording import RecordingFinalizer
 from gateway.control.switchboard import CallIndex
 from gateway.control.trunks import Trunks
 from gateway.control.wallboard import DayCount, Sources, build_wallboard
@@ -55,8 +57,10 @@ class ApiFacade:
         writes: WriteBehind | None = None,
         writes_degraded_after: float = 30.0,
         agent_since: Callable[[str], float | None] = lambda _agent: None,
+        recordings: RecordingFinalizer | None = None,
     ) -> None:
         self._events = events
+        self._recordings = recordings
         self._writes, self._writes_bound = writes, writes_degraded_after
         self._agent_since = agent_since
         self._engine, self._clock, self._presence = engine, clock, presence
@@ -83,6 +87,7 @@ class ApiFacade:
             and self._observer.database_ok
             and self._trunks.all_registered()
             and not self._writes_late()
+            and not (self._recordings is not None and self._recordings.failing)
         )
         status = self.phase if self.phase != "running" else ("ok" if healthy else "degraded")
         return Health(
@@ -93,7 +98,16 @@ class ApiFacade:
             trunks=trunks,
             events=self._events_health(),
             writes=self._writes_health(),
+            recordings=self._recordings_health(),
         )
+
+    def _recordings_health(self) -> RecordingsHealth | None:
+        if (f := self._recordings) is None:
+            return None
+        last = f.last_failure
+        if last is None:
+            return RecordingsHealth(f.failures, f.failing)
+        return RecordingsHealth(f.failures, f.failing, last.reason, last.call_id, last.detail)
 
     def _writes_late(self) -> bool:
         return self._writes is not None and (

@@ -36,6 +36,8 @@ from gateway.control.live_config import LiveConfig
 from gateway.control.observer import Observer
 from gateway.control.presence import Presence
 from gateway.control.queue_login import EngineMembership
+from gateway.control.recording import RecordingFinalizer
+from gateway.control.recording_alarm import RecordingAlarm
 from gateway.control.retention import run_retention
 from gateway.control.routing_admin import RoutingAdmin
 from gateway.control.switchboard import Switchboard
@@ -130,6 +132,15 @@ class ControlPlane:
         self.pool = WorkerPool(build.pool_config(s, rundir / "logs"), on_event=self._on_pool_event)
         outbox = OutboxStore(self.db)
         self.events = EventWriter(outbox, clock, self._events_written)
+        self.recording_alarm = RecordingAlarm(
+            cdr=self.cdr, outbox=outbox, metrics=self.metrics, clock=clock,
+            events_written=self._events_written,
+        )  # fmt: skip
+        self.finalizer = RecordingFinalizer(  # stereo mix and checksums in other processes
+            processes=s.recordings.finisher_processes, encoding=s.recordings.format,
+            on_failure=self.recording_alarm.raised,
+        )  # fmt: skip
+        await self.finalizer.start()
         self.calls = CallDriver(
             board,
             pool=self.pool,
@@ -138,6 +149,7 @@ class ControlPlane:
             metrics=self.metrics,
             clock=clock,
             make_stereo=s.recordings.stereo,
+            finalizer=self.finalizer,
             events_written=self._events_written,
             writes=self.writes,
         )
@@ -199,6 +211,7 @@ class ControlPlane:
             agent_since=board.agent_since,
             writes=self.writes,
             writes_degraded_after=s.database.pending_writes_degraded_after,
+            recordings=self.finalizer,
         )
         token = s.api.admin_token.get_secret_value() if s.api.admin_token else None
         auth = Authenticator(self.db, admin_token=token)  # users and audit in the database
@@ -297,6 +310,9 @@ class ControlPlane:
         self._retention.cancel()
         self.calls.close()
         await self._step("call records", self.calls.settled(), 10)
+        # after the calls' closes: jobs still running finish, none is dropped
+        await self._step("recording finalizer", self.finalizer.close(), 120)
+        await self._step("recording failures", self.recording_alarm.settled(), 10)
         # bounded: what is still pending stays in the journal for the next start
         await self._step("pending writes", self.writes.close(timeout=5), 10)
         await self._step("platform events", self.events.settled(), 5)

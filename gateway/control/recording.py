@@ -40,6 +40,9 @@ ROLES: dict[str, RecordingRole] = {
 }
 
 
+STORAGE_FAILURES = ("disk_full", "io_error")  # every call's recording will fail, not just one
+
+
 @dataclass(frozen=True, slots=True)
 class FinishedRecordings:
     stereo: str | None  # the stereo file's path when one was made
@@ -50,6 +53,7 @@ class FinishedRecordings:
 @dataclass(frozen=True, slots=True)
 class RecordingFailure:
     call_id: str
+    queue: str | None
     reason: str  # disk_full, io_error, bad_format, missing, encoding
     detail: str
     files: tuple[RecordingFile, ...]  # what could still be finished
@@ -93,6 +97,9 @@ class RecordingFinalizer:
         self._encoding = encoding
         self._on_failure = on_failure
         self._processes = processes
+        self.failures = 0  # since start, for /health
+        self.last_failure: RecordingFailure | None = None
+        self.failing = False  # storage failed the last call (disk_full, io_error): degraded
         self._executor = self._new_pool()
         self._closing = False
 
@@ -109,7 +116,12 @@ class RecordingFinalizer:
             await asyncio.get_running_loop().run_in_executor(self._executor, _warm)
 
     async def finalize(
-        self, recordings: dict[str, str], stereo: bool, *, call_id: str = ""
+        self,
+        recordings: dict[str, str],
+        stereo: bool,
+        *,
+        call_id: str = "",
+        queue: str | None = None,
     ) -> FinishedRecordings:
         """``recordings`` maps role (caller, agent, voicemail) to the WAV the worker wrote."""
         job = partial(finish, dict(recordings), stereo, self._encoding)
@@ -130,10 +142,12 @@ class RecordingFinalizer:
         finished = _converted(done)
         if done.repaired:
             log.warning("call %s: repaired the WAV header of %s", call_id, ", ".join(done.repaired))
+        self.failing = done.failure in STORAGE_FAILURES
         if done.failure is not None:
             log.error("call %s: recording failed (%s): %s", call_id, done.failure, done.detail)
+            failure = RecordingFailure(call_id, queue, done.failure, done.detail, finished.files)
+            self.failures, self.last_failure = self.failures + 1, failure
             if self._on_failure is not None:
-                failure = RecordingFailure(call_id, done.failure, done.detail, finished.files)
                 try:
                     self._on_failure(failure)
                 except Exception:  # reporting must not cost the call its record

@@ -143,6 +143,10 @@ class DatabaseSettings(Model):
     is taken relative to ``data_dir``."""
 
     url: str | None = None
+    # /health says "degraded" once a call record / agent-state write has waited this long
+    # (the database is locked or down; the write-behind keeps it and retries)
+    pending_writes_degraded_after: Annotated[float, Field(gt=0)] = 30.0
+    write_batch: Annotated[int, Field(ge=1, le=10000)] = 500  # writes per transaction, at most
 
     @field_validator("url")
     @classmethod
@@ -221,6 +225,10 @@ class RecordingSettings(Model):
     directory: Path = Path("recordings")
     stereo: bool = True
     retention_days: Annotated[int, Field(ge=1)] | None = 90
+    # the stored stereo file: wav plays in every browser; flac is lossless and ~half the
+    # size (docs/recordings.md has the figures); made with sox after the call
+    format: Literal["wav", "flac"] = "wav"
+    finisher_processes: Annotated[int, Field(ge=1, le=8)] = 1  # stereo mix, checksums
 
 
 class EdgeOptions(Model):
@@ -244,6 +252,14 @@ class AcdSettings(Model):
     kpi_window: Annotated[float, Field(gt=0)] = 3600.0
 
 
+class QaSettings(Model):
+    """QA review (docs/qa.md). ``agent_recordings``: which recordings an agent user may
+    fetch: ``own`` the calls it answered, ``evaluated`` those of them with a submitted
+    evaluation, ``none``. Its evaluations are its own submitted ones whatever this says."""
+
+    agent_recordings: Literal["own", "evaluated", "none"] = "own"
+
+
 class Settings(Model):
     """The whole configuration; routing keys sit at the top level of the file."""
 
@@ -256,6 +272,7 @@ class Settings(Model):
     recordings: RecordingSettings = RecordingSettings()
     acd: AcdSettings = AcdSettings()
     edge: EdgeOptions = EdgeOptions()
+    qa: QaSettings = QaSettings()
     data_dir: Path = Path("var")
     run_dir: Path | None = None
     prompt_dir: Path | None = None  # null: the shipped config/prompts

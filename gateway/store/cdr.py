@@ -9,6 +9,11 @@ The control plane calls these as a call progresses::
 legs' codes and RTP reports, the recordings and the stereo file), so a reader never
 sees an ended call whose record is still being completed.
 
+The control plane does not call the ``record_*`` writers on its hot path: it hands
+the same changes to the write-behind (write_behind.py: batched Core statements, one
+transaction per batch, retried, journaled). They stay for tools and tests, and the
+readers below serve the API.
+
 Each method is one transaction and takes the time of the event (``*_at``) from the
 caller, so the store never reads the clock. ``events`` are outbox messages written in
 the same transaction (see outbox.py). Durations are derived when the call ends:
@@ -46,6 +51,10 @@ Events = Sequence[OutboxMessage]
 class CdrStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     async def record_call_arrived(
         self,
@@ -171,6 +180,15 @@ class CdrStore:
             await add_events(session, events)
             return _call_record(call)
 
+    async def record_recording_failed(
+        self, *, call_id: uuid.UUID, reason: str, events: Events = ()
+    ) -> None:
+        """The call's recording could not be finished (a column no other write sets)."""
+        async with self._db.transaction() as session:
+            call = await _call(session, call_id)
+            call.recording_failure = reason
+            await add_events(session, events)
+
     async def record_agent_state(
         self,
         *,
@@ -251,6 +269,7 @@ def _call_record(call: Call) -> CallRecord:
         rtp_quality=call.rtp_quality,
         wait_seconds=call.wait_seconds,
         talk_seconds=call.talk_seconds,
+        recording_failure=call.recording_failure,
     )
 
 

@@ -86,6 +86,8 @@ class Call(Base):
     recording_stereo: Mapped[str | None] = mapped_column(NulFreeText)
     recording_caller: Mapped[str | None] = mapped_column(NulFreeText)
     recording_agent: Mapped[str | None] = mapped_column(NulFreeText)
+    # why the recording could not be finished (recordings/finish.py), null when it was
+    recording_failure: Mapped[str | None] = mapped_column(NulFreeString(32))
     rtp_quality: Mapped[dict[str, Any] | None]
     wait_seconds: Mapped[float | None]
     talk_seconds: Mapped[float | None]

@@ -84,6 +84,7 @@ class CallRecord:
     rtp_quality: Mapping[str, Any] | None = None
     wait_seconds: float | None = None
     talk_seconds: float | None = None
+    recording_failure: str | None = None  # why the recording is incomplete (null: it is not)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,10 @@ class CallDetail(CallItem):
     caller_sip_code: int | None
     agent_sip_code: int | None
     rtp_quality: dict[str, Any] | None
+    recording_failure: str | None = Field(
+        description="why the recording is incomplete (disk_full, io_error, bad_format, "
+        "missing, encoding); null when it is complete or the call was not recorded"
+    )
     offers: list[Offer] = Field(description="every offer to an agent, oldest first")
 
     @classmethod
@@ -90,6 +94,7 @@ class CallDetail(CallItem):
             caller_sip_code=c.caller_sip_code,
             agent_sip_code=c.agent_sip_code,
             rtp_quality=dict(c.rtp_quality) if c.rtp_quality is not None else None,
+            recording_failure=c.recording_failure,
             offers=[Offer.of(o) for o in offers],
         )
 

@@ -37,8 +37,8 @@ def write_leg(path: Path, seconds: int, freq: float) -> Path:
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.setnframes(seconds * RATE)
-        for _ in range(seconds // 60):
-            w.writeframesraw(second * 60)
+        for start in range(0, seconds, 60):
+            w.writeframesraw(second * min(60, seconds - start))
     return path
 
 
