@@ -145,6 +145,8 @@ def decode(line: bytes | str) -> Message:
         obj = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"not JSON: {exc}") from None
+    except RecursionError:  # "[[[[..." well within MAX_LINE: json recurses per level
+        raise ProtocolError("not JSON: nested too deeply") from None
     if not isinstance(obj, dict):
         raise ProtocolError("not a JSON object")
     kind = obj.get("t")
