@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway.api.v1.history import restrict
@@ -67,7 +67,7 @@ async def _call(
     """The call if this user may open its player, else NotFound (as if it did not exist)."""
     search = _search(request)
     if search is None:
-        raise InvalidRequest(NO_STORE)
+        raise HTTPException(503, NO_STORE)
     try:
         key = uuid.UUID(call_id)
     except ValueError:

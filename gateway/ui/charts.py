@@ -13,6 +13,8 @@ from markupsafe import Markup, escape
 WIDTH, HEIGHT = 720, 250
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 30, 40
 MAX_LABELS = 12
+CHAR_PX = 9  # a character's width at the charts' 15 px font (ui.css), for spacing
+MAX_BAR = 56  # px: one interval's bars stay bars, not a wall
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,11 @@ def nice_max(value: float) -> float:
     return next(float(m * power) for m in (1, 2, 2.5, 5, 10) if m * power >= value)
 
 
+def count_max(value: float) -> float:
+    """An axis top for counts whose four grid steps are whole numbers."""
+    return float(max(4, math.ceil(value / 4) * 4)) if value <= 40 else nice_max(value)
+
+
 def _fmt(value: float, percent: bool) -> str:
     return f"{value * 100:.0f}%" if percent else f"{value:g}"
 
@@ -41,11 +48,14 @@ def bar_chart(
     series: Sequence[Series],
     *,
     percent: bool = False,
+    counts: bool = False,
     target: float | None = None,
 ) -> Markup:
+    """`percent`: values are ratios, the axis 0-100 %; `counts`: whole-number steps."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     values = [v for s in series for v in s.values if v is not None]
-    top = 1.0 if percent else nice_max(max(values, default=0.0))
+    biggest = max(values, default=0.0)
+    top = 1.0 if percent else count_max(biggest) if counts else nice_max(biggest)
     cid = escape(chart_id)
     svg = f'<svg class="chart" id="{cid}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
     parts = [
@@ -61,19 +71,21 @@ def bar_chart(
                      f"{escape(_fmt(top * i / 4, percent))}</text>")  # fmt: skip
     n = max(len(labels), 1)
     slot = plot_w / n
-    bar_w = max(slot * 0.8 / max(len(series), 1), 1.0)
+    bar_w = max(min(slot * 0.8 / max(len(series), 1), MAX_BAR), 1.0)
+    pad = (slot - bar_w * len(series)) / 2  # the group centred in its slot
     for j, s in enumerate(series):
         for i, value in enumerate(s.values):
             if value is None:
                 continue
             h = plot_h * min(value / top, 1.0)
-            x = LEFT + slot * i + slot * 0.1 + bar_w * j
+            x = LEFT + slot * i + pad + bar_w * j
             parts.append(
                 f'<rect class="{escape(s.css)}" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" '
                 f'width="{bar_w:.1f}" height="{h:.1f}"><title>{escape(labels[i])} '
                 f"{escape(s.name)}: {escape(_fmt(value, percent))}</title></rect>"
             )
-    step = max(1, math.ceil(n / MAX_LABELS))
+    widest = CHAR_PX * max((len(label) for label in labels), default=1) + 10
+    step = max(1, math.ceil(n / MAX_LABELS), math.ceil(n * widest / plot_w))
     for i in range(0, len(labels), step):
         x = LEFT + slot * (i + 0.5)
         parts.append(f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" '
@@ -89,7 +101,7 @@ def bar_chart(
     for s in series:  # legend
         parts.append(f'<rect class="{escape(s.css)}" x="{x}" y="8" width="12" height="12"/>')
         parts.append(f'<text class="legend" x="{x + 16}" y="18">{escape(s.name)}</text>')
-        x += 24 + 8 * len(s.name)
+        x += 24 + CHAR_PX * len(s.name)
     if not labels:
         parts.append(f'<text class="axis" x="{WIDTH / 2}" y="{TOP + plot_h / 2}" '
                      'text-anchor="middle">no data in this range</text>')  # fmt: skip

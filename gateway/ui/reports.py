@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import get_args
+from typing import Any, get_args
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
@@ -76,12 +76,19 @@ def _label(start: datetime, q: Query) -> str:
     return start.strftime("%H:00") if q.first == q.last else start.strftime("%m-%d %H:00")
 
 
-def _charts(q: Query, queues: list[QueueInterval], agents: list[AgentInterval]) -> list[Markup]:
+def _captioned(chart_id: str, title: str, *args: Any, **kw: Any) -> tuple[str, Markup]:
+    return title, bar_chart(chart_id, title, *args, **kw)
+
+
+def _charts(
+    q: Query, queues: list[QueueInterval], agents: list[AgentInterval]
+) -> list[tuple[str, Markup]]:
+    """(caption, SVG) of each chart."""
     totals = per_interval(queues)
     labels = [_label(t.start, q) for t in totals]
     per = "hour" if q.interval == "hour" else "day"
     charts = [
-        bar_chart(
+        _captioned(
             "chart-volume",
             f"Calls per {per}",
             labels,
@@ -90,15 +97,16 @@ def _charts(q: Query, queues: list[QueueInterval], agents: list[AgentInterval]) 
                 Series("answered", [t.answered for t in totals], "s-answered"),
                 Series("abandoned", [t.abandoned for t in totals], "s-abandoned"),
             ],
+            counts=True,
         ),
-        bar_chart(
+        _captioned(
             "chart-sl",
             f"Service level per {per}",
             labels,
             [Series("service level", [t.service_level for t in totals], "s-sl")],
             percent=True,
         ),
-        bar_chart(
+        _captioned(
             "chart-abandon",
             f"Abandon rate per {per}",
             labels,
@@ -109,7 +117,7 @@ def _charts(q: Query, queues: list[QueueInterval], agents: list[AgentInterval]) 
     if agents:
         occ = occupancy(agents)
         charts.append(
-            bar_chart(
+            _captioned(
                 "chart-occupancy",
                 "Agent occupancy",
                 [o.agent for o in occ],

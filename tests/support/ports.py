@@ -15,7 +15,8 @@ SIP_RANGE = (21000, 22999)
 RTP_RANGE = (40000, 44999)
 TCP_RANGE = (23000, 23999)
 E2E_TCP_RANGE = (27000, 27999)  # APIs and brokers of end-to-end gateways
-TCP_RANGES = frozenset({TCP_RANGE, E2E_TCP_RANGE})
+BROWSER_TCP_RANGE = (28000, 28999)  # APIs and brokers of the browser suite's gateways
+TCP_RANGES = frozenset({TCP_RANGE, E2E_TCP_RANGE, BROWSER_TCP_RANGE})
 _cursor: dict[tuple[int, int], int] = {}
 
 

@@ -169,3 +169,9 @@ async def test_without_a_store_the_pages_say_so(ui: Ui) -> None:
         assert r.status_code == 503 and "no call records store" in r.text
         r = await c.get(f"/ui/calls/{uuid.uuid4()}", headers=HTML)
         assert r.status_code == 503 and "no call records store" in r.text
+        r = await c.get(f"/ui/calls/{uuid.uuid4()}/waveform")
+        assert r.status_code == 503 and "no call records store" in r.json()["detail"]
+        r = await c.get("/ui/reports", headers=HTML)
+        assert r.status_code == 503 and "no call records store" in r.text
+        r = await c.get("/ui/reports.csv")
+        assert r.status_code == 503
