@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import subprocess
 import time
 import wave
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 
 from gateway.control.recording import FinishedRecordings, RecordingFailure, RecordingFinalizer
+from recordings.compress import sox_formats
 
 RATE = 8000
 HOUR = 3600
@@ -172,3 +174,33 @@ async def test_close_lets_submitted_jobs_finish(tmp_path: Path) -> None:
     assert done.failure is None and Path(str(done.stereo)).is_file()
     late = await finalizer.finalize(legs, True)  # after close: in a thread, still done
     assert late.failure is None
+
+
+async def test_flac_is_stored_instead_of_the_stereo_wav(tmp_path: Path) -> None:
+    if "flac" not in sox_formats():
+        why = "sox with FLAC is needed (scripts/setup installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    finalizer = RecordingFinalizer(processes=1, encoding="flac")
+    try:
+        legs = {"caller": str(write_leg(tmp_path / "caller.wav", 60, 440.0)),
+                "agent": str(write_leg(tmp_path / "agent.wav", 60, 1000.0))}  # fmt: skip
+        done = await finalizer.finalize(legs, True)
+    finally:
+        await finalizer.close()
+    assert done.failure is None
+    assert done.stereo == str(tmp_path / "stereo.flac")
+    assert not (tmp_path / "stereo.wav").exists()
+    stereo = next(f for f in done.files if f.role == "stereo")
+    assert stereo.duration_seconds == 60
+    assert stereo.bytes < (44 + 60 * RATE * 4) / 2  # a tone: far below half the WAV
+    assert hashlib.sha256((tmp_path / "stereo.flac").read_bytes()).hexdigest() == stereo.sha256
+    decoded = tmp_path / "decoded.wav"
+    sox = ["sox", str(tmp_path / "stereo.flac"), str(decoded)]
+    await asyncio.to_thread(subprocess.run, sox, check=True)
+    with wave.open(str(decoded), "rb") as w:  # lossless: the same samples come back
+        assert (w.getnchannels(), w.getnframes()) == (2, 60 * RATE)
+        left = np.frombuffer(w.readframes(RATE), dtype="<i2").reshape(-1, 2)[:, 0]
+    first = np.frombuffer(Path(legs["caller"]).read_bytes()[44 : 44 + RATE * 2], dtype="<i2")
+    assert (left == first).all()
