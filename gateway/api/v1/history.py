@@ -21,6 +21,7 @@ from gateway.api.params import NO_NUL, Integer, IsoDateTime
 from gateway.api.ranges import file_response
 from gateway.api.v1.deps import MaybeSearch, OwnRows, SearchDep
 from gateway.api.v1.models import CallDetail, CallItem, CallPageOut, RecordingItem, RecordingPage
+from gateway.api.v1.qa import agent_may_hear
 from gateway.auth.http import CurrentUser, authenticator
 from gateway.control.errors import ControlError, NotFound
 from gateway.store.records import Disposition
@@ -199,7 +200,8 @@ def install(app: FastAPI) -> None:
         try:
             if own is not None:
                 found = None if search is None else await search.call(call_key(call_id))
-                if found is None or found[0].agent != own:
+                # qa.agent_recordings: own (default), evaluated or none (docs/qa.md)
+                if found is None or not await agent_may_hear(request, found[0], own):
                     raise NotFound(f"no call {call_id!r}")
             path = await control.recording_file(call_id, role)
         except ControlError as exc:

@@ -64,11 +64,15 @@ def test_head_is_checked_as_get_and_an_unknown_route_has_no_permission() -> None
 ANY_AGENT = {"agents.read", "agents.act"}
 V1_READS = {"history.read", "stats.queues", "stats.agents", "routing.read"}
 READS = {"queues.read", "calls.read", "cdr.read", "recordings.read", "events.read"} | V1_READS
+QA_READS = {"qa.forms.read", "qa.evaluations.read", "qa.calibration"}
 EXPECTED: dict[Role, set[str]] = {
     Role.ADMIN: {p.value for p in Permission} - {"public"},
-    Role.SUPERVISOR: ANY_AGENT | READS,
-    Role.QA: {"calls.read", "cdr.read", "recordings.read", "events.read"} | V1_READS,
-    # plus agents.* on its own agent, and its own rows of history, recordings, agent stats
+    Role.SUPERVISOR: ANY_AGENT | READS | QA_READS,
+    Role.QA: {"calls.read", "cdr.read", "recordings.read", "events.read", "qa.evaluate"}
+    | V1_READS
+    | QA_READS,
+    # plus agents.* on its own agent, and its own rows of history, recordings, agent stats,
+    # QA evaluations (read, acknowledge)
     Role.AGENT: {"queues.read", "stats.queues"},
 }
 
@@ -98,6 +102,8 @@ def test_an_agent_acts_on_its_own_agent_only_and_never_on_the_list() -> None:
         Permission.RECORDINGS_READ,
         Permission.HISTORY_READ,
         Permission.STATS_AGENTS,
+        Permission.QA_EVALUATIONS_READ,
+        Permission.QA_ACKNOWLEDGE,
     ):
         assert refusal(Role.AGENT, "alice", permission, None) is None
         assert rows_agent(Role.AGENT, "alice", permission) == "alice"
@@ -105,7 +111,8 @@ def test_an_agent_acts_on_its_own_agent_only_and_never_on_the_list() -> None:
 
 
 def test_nobody_but_admin_reads_the_audit_log_secrets_or_changes_routing() -> None:
-    admin_only = {Permission.AUDIT_READ, Permission.SECRETS_READ, Permission.ROUTING_WRITE}
+    admin_only = {Permission.AUDIT_READ, Permission.SECRETS_READ, Permission.ROUTING_WRITE,
+                  Permission.QA_FORMS_WRITE}  # fmt: skip
     for role in Role:
         granted = admin_only & GRANTS[role].keys()
         assert granted == (admin_only if role is Role.ADMIN else set()), role
