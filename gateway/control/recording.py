@@ -112,8 +112,15 @@ class RecordingFinalizer:
     async def start(self) -> None:
         """Start a pool process now (its imports take a second of CPU), not when the
         first recorded call ends."""
-        if self._executor is not None:
+        if self._executor is None:
+            return
+        try:
             await asyncio.get_running_loop().run_in_executor(self._executor, _warm)
+        except BrokenExecutor as exc:  # e.g. a __main__ the spawned process cannot import
+            log.error("recording pool cannot start (%s): recordings are finished in a "
+                      "thread of the control plane", exc)  # fmt: skip
+            self._executor.shutdown(wait=False)
+            self._executor, self._processes = None, 0
 
     async def finalize(
         self,
