@@ -6,15 +6,17 @@ Every input (a worker event, an agent action, a refused command, the timer) is h
 to the `Switchboard` with `clock.now()`; the effects it returns are carried out here,
 in order, then the one timer is re-armed at `next_deadline()`. Effects of one call
 run on that call's chains (`CallChains`): worker commands on `media`, record writes
-on `record` (retried with backoff), so neither blocks another call and a slow database
-never delays audio. The store's offer ids live here, next to the writes that need
-them. A refused command is fed back to the switchboard as a new input — after the
-step that sent it, never inside it.
+on `record`, so neither blocks another call. A record write is handed to the
+write-behind (gateway/store/write_behind.py: batched, retried, journaled) at once when
+the call's record chain is idle; only while a close waits for its recordings to be
+finalised do the call's later writes queue behind it, so they keep their order. A slow
+or absent database never delays audio or the loop. Offers are named by their natural
+key (call, agent, offered at), kept here per agent leg. A refused command is fed back
+to the switchboard as a new input — after the step that sent it, never inside it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,16 +29,18 @@ from acd import events as ev
 from acd.engine import Engine
 from gateway.control import effects as fx
 from gateway.control.clock import Clock, TimerHandle
-from gateway.control.recording import FinishedRecordings, finalize_recordings
+from gateway.control.recording import FinishedRecordings, RecordingFinalizer
 from gateway.control.sequencer import Sequencer
 from gateway.control.switchboard import Switchboard
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import NoSuchLeg, WorkerError
 from gateway.metrics import Metrics
+from gateway.store import write_ops as wo
 from gateway.store.cdr import CdrStore
 from gateway.store.outbox import OutboxStore
 from gateway.store.records import OutboxMessage
+from gateway.store.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +56,12 @@ class CallChains:
     call_id: str
     media: Sequencer = field(init=False)
     record: Sequencer = field(init=False)
-    offer_ids: dict[str, int] = field(default_factory=dict)  # agent leg -> store offer id
+    # agent leg -> (agent, offered at): the offer's key in the store
+    offers: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.media = Sequencer(f"call {self.call_id} media")
+        # retries: the recordings' finalisation before a close (the writes cannot fail)
         self.record = Sequencer(f"call {self.call_id} record", retries=8)
 
 
@@ -97,14 +103,17 @@ class CallDriver:
         metrics: Metrics,
         clock: Clock,
         make_stereo: bool = True,
+        finalizer: RecordingFinalizer | None = None,  # None: in a thread (tests)
         events_written: Callable[[], None] = lambda: None,
+        writes: WriteBehind | None = None,  # None: one of its own, without a journal (tests)
     ) -> None:
         self.board = board
         self._pool, self._cdr, self._metrics, self._clock = pool, cdr, metrics, clock
         self._outbox, self._events_written = outbox, events_written
         self._make_stereo = make_stereo
+        self._finalizer = finalizer or RecordingFinalizer(processes=0)
         self._calls: dict[str, CallChains] = {}
-        self._agent_log = Sequencer("agent state log", retries=8)
+        self._writes = writes or WriteBehind(cdr.database, on_events=events_written)
         self._timer: TimerHandle | None = None
         self._armed_at: float | None = None
 
@@ -149,15 +158,16 @@ class CallDriver:
                 chains = self._chains(effect.call_id)
                 chains.record.then(self._closer(effect))
                 if effect.last:
-                    chains.record.then(self._forget(effect.call_id))  # even if closing failed
+                    self._forget(chains)  # even if closing failed
             case fx.Emit():
                 chains = self._chains(effect.call_id)
-                chains.record.then(self._emitter(effect.events, effect.at))
+                self._write(chains, wo.EmitEvents(self._messages(effect.events, effect.at)))
                 if effect.last:
-                    chains.record.then(self._forget(effect.call_id))
+                    self._forget(chains)
             case _:
                 chains = self._chains(effect.call_id)
-                chains.record.then(self._writer(effect, chains))
+                if (op := self._operation(effect, chains)) is not None:
+                    self._write(chains, op)
 
     def _chains(self, call_id: str) -> CallChains:
         chains = self._calls.get(call_id)
@@ -180,65 +190,58 @@ class CallDriver:
 
         self._chains(effect.call_id).media.then(step)
 
-    def _writer(
+    def _write(self, chains: CallChains, op: wo.WriteOp) -> None:
+        """Hand ``op`` over now, or after the call's pending close (keeps its order)."""
+        if chains.record.idle():
+            self._writes.put(op)
+            return
+
+        async def put() -> None:
+            self._writes.put(op)
+
+        chains.record.then(put)
+
+    def _operation(
         self,
         effect: fx.OpenRecord | fx.SetQueue | fx.StartOffer | fx.EndOffer | fx.MarkAnswered,
         chains: CallChains,
-    ) -> Callable[[], Awaitable[object]]:
-        cdr, call_id = self._cdr, uuid.UUID(effect.call_id)
+    ) -> wo.WriteOp | None:
+        call_id = uuid.UUID(effect.call_id)
         events = self._messages(effect.events, _effect_time(effect))
-
-        async def write() -> None:
-            match effect:
-                case fx.OpenRecord():
-                    await cdr.record_call_arrived(
-                        call_id=call_id,
-                        sip_call_id=effect.sip_call_id,
-                        arrived_at=effect.arrived_at,
-                        did=effect.did,
-                        caller=effect.caller,
-                        trunk=effect.trunk,
-                        worker=effect.worker,
-                        queue=effect.queue,
+        match effect:
+            case fx.OpenRecord():
+                return wo.OpenCall(
+                    call_id=call_id, sip_call_id=effect.sip_call_id, arrived_at=effect.arrived_at,
+                    did=effect.did, caller=effect.caller, trunk=effect.trunk,
+                    worker=effect.worker, queue=effect.queue, events=events,
+                )  # fmt: skip
+            case fx.SetQueue():
+                return wo.SetQueue(call_id=call_id, queue=effect.queue, events=events)
+            case fx.StartOffer():
+                chains.offers[effect.leg] = (effect.agent, effect.at)
+                return wo.StartOffer(
+                    call_id=call_id, agent=effect.agent, offered_at=effect.at,
+                    queue=effect.queue, events=events,
+                )  # fmt: skip
+            case fx.EndOffer():
+                if (offer := chains.offers.get(effect.leg)) is not None:
+                    return wo.EndOffer(
+                        call_id=call_id, agent=offer[0], offered_at=offer[1],
+                        result=effect.result, ended_at=effect.at, sip_code=effect.sip_code,
                         events=events,
-                    )
-                case fx.SetQueue():
-                    await cdr.record_queued(call_id=call_id, queue=effect.queue, events=events)
-                case fx.StartOffer():
-                    chains.offer_ids[effect.leg] = await cdr.record_offer(
-                        call_id=call_id, agent=effect.agent, offered_at=effect.at,
-                        queue=effect.queue, events=events,
                     )  # fmt: skip
-                case fx.EndOffer():
-                    if (offer_id := chains.offer_ids.get(effect.leg)) is not None:
-                        await cdr.record_offer_ended(
-                            offer_id=offer_id, result=effect.result, ended_at=effect.at,
-                            sip_code=effect.sip_code, events=events,
-                        )  # fmt: skip
-                    elif events:  # the offer row was never written: the events still are
-                        await self._outbox.add(events)
-                case fx.MarkAnswered():
-                    await cdr.record_answered(
-                        call_id=call_id, agent=effect.agent, answered_at=effect.at,
-                        offer_id=chains.offer_ids.get(effect.leg), events=events,
-                    )  # fmt: skip
-            if events:
-                self._events_written()
-
-        return write
+                # the offer row was never written: the events still are
+                return wo.EmitEvents(events) if events else None
+            case fx.MarkAnswered():
+                offer = chains.offers.get(effect.leg)
+                return wo.Answered(
+                    call_id=call_id, agent=effect.agent, answered_at=effect.at,
+                    offered_at=offer[1] if offer is not None else None, events=events,
+                )  # fmt: skip
 
     @staticmethod
-    def _messages(events: fx.Events, at: datetime) -> list[OutboxMessage]:
-        return [ce.build(e, at=at) for e in events]
-
-    def _emitter(self, events: fx.Events, at: datetime) -> Callable[[], Awaitable[object]]:
-        messages = self._messages(events, at)
-
-        async def emit() -> None:
-            await self._outbox.add(messages)
-            self._events_written()
-
-        return emit
+    def _messages(events: fx.Events, at: datetime) -> tuple[OutboxMessage, ...]:
+        return tuple(ce.build(e, at=at) for e in events)
 
     def _closer(self, effect: fx.CloseRecord) -> Callable[[], Awaitable[object]]:
         recordings = effect.recordings
@@ -247,47 +250,47 @@ class CallDriver:
         async def close() -> None:
             nonlocal finished
             if recordings and finished is None:  # file work, off the loop; once, not per retry
-                finished = await asyncio.to_thread(
-                    finalize_recordings, recordings, self._make_stereo
+                finished = await self._finalizer.finalize(
+                    recordings, self._make_stereo, call_id=effect.call_id, queue=effect.queue
                 )
             file_events = recording_events(effect, finished) if finished else ()
-            await self._cdr.record_ended(
-                call_id=uuid.UUID(effect.call_id),
-                ended_at=effect.ended_at,
-                disposition=effect.disposition,
-                hangup_by=effect.hangup_by,
-                caller_sip_code=effect.caller_sip_code,
-                agent_sip_code=effect.agent_sip_code,
-                rtp_quality=effect.rtp_quality,
-                recording_stereo=finished.stereo if finished else None,
-                recording_caller=recordings.get("caller") or recordings.get("voicemail"),
-                recording_agent=recordings.get("agent"),
-                events=self._messages((*file_events, *effect.events), effect.ended_at),
+            self._writes.put(
+                wo.CloseCall(
+                    call_id=uuid.UUID(effect.call_id),
+                    ended_at=effect.ended_at,
+                    disposition=effect.disposition,
+                    hangup_by=effect.hangup_by,
+                    caller_sip_code=effect.caller_sip_code,
+                    agent_sip_code=effect.agent_sip_code,
+                    rtp_quality=effect.rtp_quality,
+                    recording_stereo=finished.stereo if finished else None,
+                    recording_caller=recordings.get("caller") or recordings.get("voicemail"),
+                    recording_agent=recordings.get("agent"),
+                    events=self._messages((*file_events, *effect.events), effect.ended_at),
+                )
             )
-            self._events_written()
 
         return close
 
-    def _forget(self, call_id: str) -> Callable[[], Awaitable[object]]:
-        async def forget() -> None:
-            self._calls.pop(call_id, None)
+    def _forget(self, chains: CallChains) -> None:
+        """Drop the call's chains once its last write is handed over."""
+        if chains.record.idle():
+            self._calls.pop(chains.call_id, None)
+            return
 
-        return forget
+        async def forget() -> None:
+            self._calls.pop(chains.call_id, None)
+
+        chains.record.then(forget)
 
     def _log_agent_state(self, effect: fx.LogAgentState) -> None:
         log.info("agent %s: %s %s", effect.agent, effect.state, effect.reason or "")
-
-        events = self._messages(effect.events, effect.at)
-
-        async def write() -> None:
-            await self._cdr.record_agent_state(
+        self._writes.put(
+            wo.AgentState(
                 agent=effect.agent, state=effect.state, at=effect.at, reason=effect.reason,
-                events=events,
-            )  # fmt: skip
-            if events:
-                self._events_written()
-
-        self._agent_log.then(write)
+                events=self._messages(effect.events, effect.at),
+            )
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ timer, shutdown
     def _rearm(self) -> None:
@@ -306,14 +309,16 @@ class CallDriver:
         return len(self._calls)
 
     async def settled(self) -> None:
-        """Wait until every queued command and write has run (shutdown, tests)."""
+        """Wait until every queued command has run and every write is in the database
+        (shutdown, tests)."""
         while True:
             chains = [c for call in self._calls.values() for c in (call.media, call.record)]
-            pending = [c for c in (*chains, self._agent_log) if not c.idle()]
+            pending = [c for c in chains if not c.idle()]
             if not pending:
-                return
+                break
             for chain in pending:
                 await chain.settled()
+        await self._writes.drained()
 
     def close(self) -> None:
         if self._timer is not None:

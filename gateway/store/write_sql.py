@@ -3,9 +3,10 @@
 The statements are built once (bound parameters, so SQLAlchemy's compiled cache hits)
 and run in an order that gives the same result as applying the ops one by one:
 new call rows first (multi-row), then new offers (multi-row; they reference calls), then
-each row update in arrival order, then agent-state rows (multi-row), then the events in
-arrival order (one multi-row INSERT: positions follow it). The transaction makes the
-batch all-or-nothing.
+the row updates (one executemany per statement, see :func:`_updates`), then agent-state
+rows (multi-row), then the events in arrival order (one multi-row INSERT: positions
+follow it). About a dozen statements a batch, whatever its size. The transaction makes
+the batch all-or-nothing.
 
 ``careful`` is for a batch that may have been applied before (a replay from the
 journal, or a retry after an error that may have hit the COMMIT): rows already there
@@ -70,19 +71,11 @@ _CLOSE = (
     .where(CALLS.c.id == bindparam("b_id"))
     .values({c: bindparam(f"b_{c}") for c in _CLOSE_COLUMNS})
 )
-_FACTS = select(CALLS.c.arrived_at, CALLS.c.answered_at, CALLS.c.queue).where(
-    CALLS.c.id == bindparam("b_id")
-)
 
 
 def _insert_ignoring_duplicates(conn: AsyncConnection, table: Table) -> Any:
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=["id"])
-
-
-def _changed(result: Any, what: str) -> None:
-    if result.rowcount == 0:
-        raise NotFoundError(what)
 
 
 async def write_batch(conn: AsyncConnection, ops: Sequence[WriteOp], *, careful: bool) -> None:
@@ -110,8 +103,7 @@ async def write_batch(conn: AsyncConnection, ops: Sequence[WriteOp], *, careful:
                 for o in offers
             ],
         )  # fmt: skip
-    for op in ops:
-        await _update(conn, op)
+    await _updates(conn, ops)
     states = [op for op in ops if isinstance(op, AgentState)]
     if careful and states:
         states = await _new_states(conn, states)
@@ -125,51 +117,94 @@ async def write_batch(conn: AsyncConnection, ops: Sequence[WriteOp], *, careful:
         await insert_events(conn, events, careful=careful)
 
 
-async def _update(conn: AsyncConnection, op: WriteOp) -> None:
-    match op:
-        case SetQueue():
-            result = await conn.execute(_SET_QUEUE, {"b_id": op.call_id, "b_q": op.queue})
-            _changed(result, f"no call {op.call_id}")
-        case StartOffer():
-            await conn.execute(_SET_OFFERED, {"b_id": op.call_id, "b_at": op.offered_at})
-        case EndOffer():
-            result = await conn.execute(
-                _END_OFFER,
-                {"b_id": op.call_id, "b_agent": op.agent, "b_offered": op.offered_at,
-                 "b_result": op.result, "b_at": op.ended_at, "b_code": op.sip_code},
-            )  # fmt: skip
-            _changed(result, f"no offer of call {op.call_id} to {op.agent} at {op.offered_at}")
-        case Answered():
-            result = await conn.execute(
-                _ANSWER, {"b_id": op.call_id, "b_agent": op.agent, "b_at": op.answered_at}
-            )
-            _changed(result, f"no call {op.call_id}")
-            if op.offered_at is not None:
-                result = await conn.execute(
-                    _END_OFFER,
+async def _updates(conn: AsyncConnection, ops: Sequence[WriteOp]) -> None:
+    """Row updates, one executemany per statement. Each statement writes columns no other
+    one writes, and runs its rows in arrival order, so the result is that of applying
+    the ops one by one; the close runs last because it may read what the others set."""
+    queues: list[dict[str, Any]] = []
+    offered: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []
+    offer_ends: list[dict[str, Any]] = []
+    closes: list[CloseCall] = []
+    for op in ops:
+        match op:
+            case SetQueue():
+                queues.append({"b_id": op.call_id, "b_q": op.queue})
+            case StartOffer():
+                offered.append({"b_id": op.call_id, "b_at": op.offered_at})
+            case EndOffer():
+                offer_ends.append(
                     {"b_id": op.call_id, "b_agent": op.agent, "b_offered": op.offered_at,
-                     "b_result": "answered", "b_at": op.answered_at, "b_code": 200},
+                     "b_result": op.result, "b_at": op.ended_at, "b_code": op.sip_code}
                 )  # fmt: skip
-                _changed(result, f"no offer of call {op.call_id} to {op.agent}")
-        case CloseCall():
-            wait, talk = op.wait_seconds, op.talk_seconds
-            if not op.derived:
-                row = (await conn.execute(_FACTS, {"b_id": op.call_id})).first()
-                if row is None:
-                    raise NotFoundError(f"no call {op.call_id}")
-                wait, talk = durations(
-                    row.arrived_at, row.answered_at, row.queue is not None, op.ended_at
-                )
-            values = {f"b_{c}": getattr(op, c) for c in _CLOSE_COLUMNS}
-            values.update(
-                b_id=op.call_id,
-                b_rtp_quality=dict(op.rtp_quality) if op.rtp_quality is not None else None,
-                b_wait_seconds=wait,
-                b_talk_seconds=talk,
+            case Answered():
+                answers.append({"b_id": op.call_id, "b_agent": op.agent, "b_at": op.answered_at})
+                if op.offered_at is not None:
+                    offer_ends.append(
+                        {"b_id": op.call_id, "b_agent": op.agent, "b_offered": op.offered_at,
+                         "b_result": "answered", "b_at": op.answered_at, "b_code": 200}
+                    )  # fmt: skip
+            case CloseCall():
+                closes.append(op)
+    # rows to update must exist (else the op is wrong: permanent, isolated by the caller);
+    # checked with one query each, as executemany's rowcount is not reliable everywhere
+    await _all_calls_exist(
+        conn, {p["b_id"] for p in (*queues, *answers)} | {c.call_id for c in closes}
+    )
+    if offer_ends:
+        await _all_offers_exist(conn, offer_ends)
+    for statement, rows in (
+        (_SET_QUEUE, queues), (_SET_OFFERED, offered), (_ANSWER, answers), (_END_OFFER, offer_ends)
+    ):  # fmt: skip
+        if rows:
+            await conn.execute(statement, rows)
+    if closes:
+        await conn.execute(_CLOSE, await _close_rows(conn, closes))
+
+
+async def _all_calls_exist(conn: AsyncConnection, ids: set[Any]) -> None:
+    if not ids:
+        return
+    query = select(CALLS.c.id).where(CALLS.c.id.in_(ids))
+    missing = ids - set((await conn.execute(query)).scalars().all())
+    if missing:
+        raise NotFoundError(f"no call {', '.join(sorted(map(str, missing)))}")
+
+
+async def _all_offers_exist(conn: AsyncConnection, ends: list[dict[str, Any]]) -> None:
+    query = select(OFFERS.c.call_id, OFFERS.c.agent, OFFERS.c.offered_at).where(
+        OFFERS.c.call_id.in_({e["b_id"] for e in ends})
+    )
+    there = {tuple(row) for row in (await conn.execute(query)).all()}
+    for e in ends:
+        if (e["b_id"], e["b_agent"], e["b_offered"]) not in there:
+            raise NotFoundError(
+                f"no offer of call {e['b_id']} to {e['b_agent']} at {e['b_offered']}"
             )
-            _changed(await conn.execute(_CLOSE, values), f"no call {op.call_id}")
-        case _:
-            pass
+
+
+async def _close_rows(conn: AsyncConnection, closes: list[CloseCall]) -> list[dict[str, Any]]:
+    facts: dict[Any, Any] = {}
+    if unknown := {c.call_id for c in closes if not c.derived}:
+        query = select(CALLS.c.id, CALLS.c.arrived_at, CALLS.c.answered_at, CALLS.c.queue)
+        facts = {r.id: r for r in (await conn.execute(query.where(CALLS.c.id.in_(unknown))))}
+    rows = []
+    for op in closes:
+        wait, talk = op.wait_seconds, op.talk_seconds
+        if not op.derived:
+            row = facts[op.call_id]
+            wait, talk = durations(
+                row.arrived_at, row.answered_at, row.queue is not None, op.ended_at
+            )
+        values = {f"b_{c}": getattr(op, c) for c in _CLOSE_COLUMNS}
+        values.update(
+            b_id=op.call_id,
+            b_rtp_quality=dict(op.rtp_quality) if op.rtp_quality is not None else None,
+            b_wait_seconds=wait,
+            b_talk_seconds=talk,
+        )
+        rows.append(values)
+    return rows
 
 
 async def _new_offers(conn: AsyncConnection, offers: list[StartOffer]) -> list[StartOffer]:
