@@ -225,6 +225,14 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("POST", "/ui/login"): Permission.PUBLIC,  # checks the token itself
     ("POST", "/ui/logout"): Permission.PUBLIC,  # clears the cookie (CSRF-checked)
     ("GET", "/ui/static/{name:path}"): Permission.PUBLIC,
+    # QA pages (gateway/ui/qa.py, qa_forms.py)
+    ("GET", "/ui/calls/{call_id}/evaluate"): Permission.QA_EVALUATE,
+    ("GET", "/ui/calls/{call_id}/calibration"): Permission.QA_CALIBRATION,
+    ("GET", "/ui/evaluations"): Permission.QA_EVALUATIONS_READ,
+    ("GET", "/ui/qa/forms"): Permission.QA_FORMS_READ,
+    ("GET", "/ui/qa/forms/new"): Permission.QA_FORMS_WRITE,
+    ("GET", "/ui/qa/forms/{name}/edit"): Permission.QA_FORMS_WRITE,
+    ("GET", "/ui/qa/forms/{name}/versions/{version}"): Permission.QA_FORMS_READ,
     ("GET", "/ui/calls"): Permission.HISTORY_READ,  # an agent: its own calls
     ("GET", "/ui/calls/{call_id}"): Permission.RECORDINGS_READ,  # the player
     ("GET", "/ui/calls/{call_id}/waveform"): Permission.RECORDINGS_READ,

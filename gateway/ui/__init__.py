@@ -8,12 +8,14 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from gateway.ui import calls, reports, shell, wallboard
+from gateway.ui import calls, qa, qa_forms, reports, shell, wallboard
 
 # one install(app) per page module, in nav order; the shell first (login, static, errors)
 PAGES: tuple[Callable[[FastAPI], None], ...] = (
     shell.install,
     calls.install,
+    qa.install,  # evaluate, evaluations, calibration (docs/qa.md)
+    qa_forms.install,
     reports.install,
     wallboard.install,
 )

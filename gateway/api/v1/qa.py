@@ -431,25 +431,33 @@ def _remarks(app: FastAPI) -> None:
         form: Annotated[str | None, Query(max_length=128, pattern=NO_NUL)] = None,
         version: Annotated[Integer | None, Query(ge=1, le=INT32)] = None,
     ) -> CalibrationOut:
-        key = _call_id(call_id)
-        done = await store.find(EvaluationFilter(call_id=key, state="submitted"), limit=500)
-        counts = Counter((e.form_name, e.form_version) for e in done)
-        chosen = (form, version) if form and version else None
-        if chosen is None:
-            usable = [k for k in counts if form is None or k[0] == form]
-            chosen = max(usable, key=lambda k: (counts[k], k[1]), default=None)
-        others = [FormRef(name=n, version=v) for n, v in counts if (n, v) != chosen]
-        picked = [e for e in done if (e.form_name, e.form_version) == chosen]
-        if chosen is None or not picked:
-            return CalibrationOut.of(call_id, None, {}, calibrate(Form(()), {}), {}, others)
-        record = await _found(store.form(*chosen))
-        parsed = _form(record)
-        picked.sort(key=lambda e: e.submitted_at or e.created_at)
-        reviews = {e.reviewer: parse_answers(parsed, e.answers, complete=False) for e in picked}
-        texts = {q.id: q.text for q in parsed.questions()}
-        ref = FormRef(name=chosen[0], version=chosen[1])
-        ids = {e.reviewer: e.id for e in picked}
-        return CalibrationOut.of(call_id, ref, texts, calibrate(parsed, reviews), ids, others)
+        return await calibration_of(store, _call_id(call_id), form, version)
 
 
-__all__ = ["AgentRecordings", "QaState", "agent_may_hear", "install"]
+async def calibration_of(
+    store: EvaluationStore, key: uuid.UUID, form: str | None, version: int | None
+) -> CalibrationOut:
+    """The call's submitted evaluations on one form version compared (the API's and the
+    calibration page's): `form`/`version` pick it, else the version most reviewers used."""
+    call_id = str(key)
+    done = await store.find(EvaluationFilter(call_id=key, state="submitted"), limit=500)
+    counts = Counter((e.form_name, e.form_version) for e in done)
+    chosen = (form, version) if form and version else None
+    if chosen is None:
+        usable = [k for k in counts if form is None or k[0] == form]
+        chosen = max(usable, key=lambda k: (counts[k], k[1]), default=None)
+    others = [FormRef(name=n, version=v) for n, v in counts if (n, v) != chosen]
+    picked = [e for e in done if (e.form_name, e.form_version) == chosen]
+    if chosen is None or not picked:
+        return CalibrationOut.of(call_id, None, {}, calibrate(Form(()), {}), {}, others)
+    record = await _found(store.form(*chosen))
+    parsed = _form(record)
+    picked.sort(key=lambda e: e.submitted_at or e.created_at)
+    reviews = {e.reviewer: parse_answers(parsed, e.answers, complete=False) for e in picked}
+    texts = {q.id: q.text for q in parsed.questions()}
+    ref = FormRef(name=chosen[0], version=chosen[1])
+    ids = {e.reviewer: e.id for e in picked}
+    return CalibrationOut.of(call_id, ref, texts, calibrate(parsed, reviews), ids, others)
+
+
+__all__ = ["AgentRecordings", "QaState", "agent_may_hear", "calibration_of", "install"]
