@@ -14,6 +14,7 @@ Only 16-bit PCM WAV (what the recorders write) is read; anything else is
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from array import array
@@ -87,7 +88,7 @@ def waveform(path: str | os.PathLike[str], buckets: int) -> Waveform:
         minima: list[list[float]] = [[] for _ in range(channels)]
         maxima: list[list[float]] = [[] for _ in range(channels)]
         edges = bucket_edges(header.frames, buckets)
-        for start, end in zip(edges, edges[1:], strict=False):
+        for start, end in itertools.pairwise(edges):
             pairs = peaks(_samples(reader.read_frames(end - start)), channels)
             for c, (low, high) in enumerate(pairs):
                 minima[c].append(low)

@@ -34,6 +34,11 @@ def _seconds(a: datetime, b: datetime) -> float:
     return (b - a).total_seconds()
 
 
+def _secs(value: float) -> str:
+    """A duration for reading: tenths under 10 s (a phone answering in 0.3 s is not 0 s)."""
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
 def timeline(
     call: CallRecord,
     offers: Sequence[OfferRecord],
@@ -51,15 +56,15 @@ def timeline(
     for offer in offers:
         outcome = OUTCOMES.get(offer.result, offer.result or "")
         ring = (
-            f" after {_seconds(offer.offered_at, offer.ended_at):.0f} s" if offer.ended_at else ""
+            f" after {_secs(_seconds(offer.offered_at, offer.ended_at))}" if offer.ended_at else ""
         )
         code = f" (SIP {offer.sip_code})" if offer.sip_code and offer.result != "answered" else ""
         steps.append(step("offered", offer.offered_at, f"Offered to {offer.agent}: {outcome}{ring}{code}"))  # fmt: skip
     if call.answered_at is not None:
         steps.append(step("answered", call.answered_at, f"Answered by {call.agent}"
-                          + (f" after {call.wait_seconds:.0f} s" if call.wait_seconds is not None else "")))  # fmt: skip
+                          + (f" after {_secs(call.wait_seconds)}" if call.wait_seconds is not None else "")))  # fmt: skip
     for held, resumed in holds:
-        steps.append(step("held", held, f"Held for {_seconds(held, resumed):.0f} s"))
+        steps.append(step("held", held, f"Held for {_secs(_seconds(held, resumed))}"))
     if call.ended_at is not None:
         by = f", hung up by {call.hangup_by}" if call.hangup_by else ""
         steps.append(step("ended", call.ended_at, f"Ended: {call.disposition or 'unknown'}{by}"))
