@@ -75,12 +75,22 @@ async def test_qa_finds_the_call_plays_it_and_uses_the_controls(site: Site, logi
     assert duration > 4 and abs(now - 0.75 * duration) < 0.25, (now, duration)
     await page.evaluate("window.seekTo(1.5)")  # the hook the remarks use
     assert abs(await page.evaluate("document.getElementById('audio').currentTime") - 1.5) < 0.05
+    await page.locator("#wave").focus()  # the keyboard: arrows move 5 s, Home/End
+    await page.keyboard.press("Home")
+    assert await page.evaluate("document.getElementById('audio').currentTime") == 0
+    await page.keyboard.press("ArrowRight")
+    assert abs(await page.evaluate("document.getElementById('audio').currentTime") - 5) < 0.05
+    await page.keyboard.press("ArrowLeft")
+    await page.keyboard.press("ArrowRight")
+    await page.keyboard.press("ArrowLeft")
+    assert await page.evaluate("document.getElementById('audio').currentTime") == 0
     path = await shot(page, "qa-player")
     shutil.copy(path, DOCS_IMG / "ui-player.png")
 
     audit = await site.api("root", "/api/v1/audit", action="recording.download", user="qa")
     listened = [i for i in audit["items"] if i["target"] == site.calls["alice"]]
     assert listened and all(i["outcome"] == "ok" for i in listened)
+    print(f"one listen: {len(listened)} audited recording requests")
 
 
 async def test_an_agent_sees_its_own_calls_and_not_another_agents_player(
