@@ -21,7 +21,7 @@
     return window.ui.formatSeconds(s);
   }
   function percent(v) {
-    return v === null || v === undefined ? "–" : Math.round(v * 100) + " %";
+    return v === null || v === undefined ? "–" : Math.round(v * 100) + "\u202f%";
   }
   function windowName(seconds) {
     if (seconds % 3600 === 0) return seconds / 3600 + " h";
@@ -51,10 +51,13 @@
     ];
   }
 
+  // the threshold a warning or critical tile is beyond, in the tile's unit
   function threshold(kpi, tile, fmt) {
+    if (tile.level === "normal") return "";
     const limit = tile.level === "critical" ? tile.critical : tile.warning;
     if (limit === null || limit === undefined) return "";
-    return (LOWER_IS_WORSE.has(kpi) ? " (at or below " : " (at or above ") + fmt(limit) + ")";
+    const text = fmt === duration && limit < 60 ? limit + " s" : fmt(limit);
+    return (LOWER_IS_WORSE.has(kpi) ? " (at or below " : " (at or above ") + text + ")";
   }
 
   function queueSection(name) {
@@ -62,7 +65,8 @@
     let section = document.getElementById(id);
     if (!section) {
       section = el("section", { id: id, class: "wb-queue", "aria-labelledby": id + "-title", "data-queue": name });
-      section.append(el("h2", { id: id + "-title" }, "Queue " + name), el("ul", { class: "tiles" }));
+      section.append(el("h2", { id: id + "-title" }, "Queue " + name), el("ul", { class: "tiles" }),
+        el("p", { class: "agent-counts" }));
       queuesEl.append(section);
     }
     return section;
@@ -89,12 +93,15 @@
         levels[key] = level;
       }
     }
-    const agents = el("li", { class: "tile tile-agents level-none", "data-kpi": "agents" });
-    agents.append(el("h3", { class: "tile-label" }, "Agents available"), el("p", { class: "tile-value" }, String(q.agents_available)));
-    agents.append(el("p", { class: "tile-level" },
-      "on call " + q.agents_on_call + " · ringing " + q.agents_ringing + " · wrap-up " + q.agents_wrap_up +
-      " · paused " + q.agents_paused + " · logged in " + q.agents_logged_in));
-    list.append(agents);
+    const counts = queueSection(q.name).querySelector(".agent-counts");
+    counts.replaceChildren(el("span", { class: "agent-counts-label" }, "Agents"));
+    for (const [n, what] of [[q.agents_available, "available"], [q.agents_on_call, "on call"],
+      [q.agents_ringing, "ringing"], [q.agents_wrap_up, "wrap-up"], [q.agents_paused, "paused"],
+      [q.agents_logged_in, "logged in"]]) {
+      const item = el("span", { "data-count": what });
+      item.append(el("strong", {}, String(n)), " " + what);
+      counts.append(item);
+    }
   }
 
   function renderAgents(agents) {
