@@ -36,20 +36,33 @@ def kamailio_command(settings: EdgeSettings) -> list[str]:
     ]  # fmt: skip
 
 
-# What Kamailio says about a message it received -- its parser, sanity, maxfwd, pv's and
-# topos' header getters, a reply to a Via with port 0 -- is the sender's doing, not the edge's.
-# At ERROR one malformed datagram made ~4 lines (10,000 fuzzed ones: 43,000 lines, 9 MB)
-# before pike, which acts in the script after parsing, could stop a flood; and whoever
-# alerts on errors was paged by any scanner. Such lines are relayed at DEBUG.
+# What Kamailio says about a message it received -- its parser, sanity, maxfwd, auth on bad
+# credentials, the header getters of pv, tmx and topos, a reply to a Via with port 0 -- is
+# the sender's doing, not the edge's. At ERROR one malformed datagram made ~4 lines (10,000
+# fuzzed ones: 43,000 lines, 9 MB) before pike, which acts in the script after parsing,
+# could stop a flood; and whoever alerts on errors was paged by any scanner. Relayed at DEBUG.
 _ABOUT_A_MESSAGE = re.compile(
     r"\[(core/parser/|core/receive\.c|core/msg_translator\.c|core/pvapi\.c|sanity\.c"
-    r"|pv_core\.c|mf_funcs\.c|topos_mod\.c|tps_msg\.c)|udp_send\(\): invalid sendtoparameters"
+    r"|pv_core\.c|mf_funcs\.c|tmx_pretran\.c|topos_mod\.c|tps_msg\.c)|auth \[api\.c"
+    r"|udp_send\(\): invalid sendtoparameters"
 )
+# Each line Kamailio prints starts " <process>(<pid>) <LEVEL>:". A header value with CR/LF in
+# it (the log prefix quotes the Call-ID and CSeq; parser errors quote the bad header) breaks
+# one line into several: the ones without that start, and a line whose "{...}" prefix is cut
+# open, are fragments of network text and must not choose their own level.
+_LINE_START = re.compile(r"^\s*\d+\(\d+\) [A-Z]+: ")
+_PREFIX_CUT = re.compile(r"^\s*\d+\(\d+\) [A-Z]+: +\{[^}]*$")
+# A reply or request that could not be sent (the Via or R-URI names an unreachable host):
+# worth a warning, not an error -- the edge's own routes to workers are probed and their
+# loss logged by the dispatcher events.
+_SEND_FAILED = re.compile(r"udp_send\(\): sendto\(|msg_send_buffer\(\): udp_send failed")
 
 
 def _log_level(line: str) -> int:
-    if _ABOUT_A_MESSAGE.search(line):
+    if not _LINE_START.match(line) or _PREFIX_CUT.match(line) or _ABOUT_A_MESSAGE.search(line):
         return logging.DEBUG
+    if _SEND_FAILED.search(line):
+        return logging.WARNING
     if " CRITICAL:" in line or " ALERT:" in line or " ERROR:" in line:
         return logging.ERROR
     if " WARNING:" in line:

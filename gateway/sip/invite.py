@@ -55,11 +55,27 @@ def response_bytes(message: str) -> int:
     return copied + RESPONSE_OWN_BYTES
 
 
+def received_bytes(message: str) -> int:
+    """The datagram's size: pjsua2 hands each byte that is not UTF-8 over as a surrogate."""
+    try:
+        return len(message.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:  # a surrogate that stands for no byte: count it as one
+        return len(_SURROGATE.sub("?", message).encode())
+
+
+def cut_off(message: str) -> bool:
+    """pjsip reads a datagram into its 4000-byte buffer and parses whatever fit: a larger
+    INVITE arrives cut off at exactly that size (headers lost, no body) and still looks
+    like a request. A message that fills the buffer is taken for a cut one."""
+    return received_bytes(message) >= PJSIP_MAX_PKT_LEN
+
+
 def too_large_to_answer(message: str) -> bool:
     """pjsip could take this INVITE but not send a 200 for it: the send fails
     (PJSIP_EMSGTOOLONG) with nothing reported to pjsua2 -- ``answer()`` returns, the call
-    goes CONNECTING -- and the caller never hears it. Refuse such a request up front."""
-    return response_bytes(message) > PJSIP_MAX_PKT_LEN
+    goes CONNECTING -- and the caller never hears it; or the INVITE was cut off. Refuse
+    such a request up front."""
+    return cut_off(message) or response_bytes(message) > PJSIP_MAX_PKT_LEN
 
 
 def incoming_call(leg_id: str, message: str, source: str) -> p.IncomingCall:

@@ -50,6 +50,7 @@ from gateway.sip.endpoint import (
 from gateway.sip.legs import Leg
 from gateway.sip.loop import Scheduler
 from gateway.sip.media import PLAYER_GRACE_S, RecordingWatch, RetiredPlayers
+from gateway.sip.pjerrors import PJ_ERROR
 
 log = logging.getLogger(__name__)
 
@@ -186,19 +187,32 @@ class SipState:
         leg = Leg(self, acc, self.new_leg_id("in"), call_id)
         self.legs[leg.leg_id] = leg  # strong ref from the very first callback
         if self.draining:
-            op = pj.CallOpParam()
-            op.statusCode = 503
-            leg.answer(op)
+            self._refuse(leg.leg_id, 503)
             return
         if invite.too_large_to_answer(message):
             # a failed leg, never an "answered" call nobody hears (docs/worker.md)
-            op = pj.CallOpParam()
-            op.statusCode = 513
-            leg.answer(op)
+            self._refuse(leg.leg_id, 513)
             self.emit(invite.call_rejected(message, 513, "Message Too Large"))
             return
         self.emit(invite.incoming_call(leg.leg_id, message, source))
         self.emit_capacity()
+
+    def _refuse(self, leg_id: str, code: int) -> None:
+        """Answer ``code`` on the next loop turn, not inside ``onIncomingCall``: there, a
+        final answer to an INVITE pjsip had cut off at its buffer aborts the worker
+        (``pjsip_rx_data_free_cloned: Assertion `rdata' failed``; found by the SIP fuzz)."""
+
+        def answer() -> None:
+            leg = self.legs.get(leg_id)
+            if leg is not None and not leg.closed:
+                op = pj.CallOpParam()
+                op.statusCode = code
+                try:
+                    leg.answer(op)
+                except PJ_ERROR:
+                    pass  # the caller gave up (CANCEL) in between
+
+        self.call_later(0, answer)
 
     def on_rejected(self, message: str, code: int, reason: str) -> None:
         self.emit(invite.call_rejected(message, code, reason))
