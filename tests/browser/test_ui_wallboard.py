@@ -10,12 +10,13 @@ port ranges (tests/browser/conftest.py: BrowserGateway)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page
@@ -60,6 +61,7 @@ class Board:
         self.gw, self.phone, self.token = gw, phone, token
         self.headers = {"Authorization": f"Bearer {token}"}
         self.url = f"http://127.0.0.1:{gw.api_port}"
+        self.stopped = False  # the last test stops the gateway itself
 
     async def post(self, path: str) -> None:
         r = await self.gw.api.post(path, headers=self.headers, json={"reason": "meeting"})
@@ -72,11 +74,11 @@ class Board:
         return data
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def board(tmp_path: Path) -> AsyncIterator[Board]:
-    gw = BrowserGateway(tmp_path, ROUTING, workers=1)
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def board(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Board]:
+    gw = BrowserGateway(tmp_path_factory.mktemp("wallboard"), ROUTING, workers=1)
     await gw.start()
-    phone = None
+    phone, b = None, None
     try:
         token = await add_user(gw, "sup", "supervisor", None)
         gw.api.headers["Authorization"] = f"Bearer {token}"
@@ -91,8 +93,9 @@ async def board(tmp_path: Path) -> AsyncIterator[Board]:
     finally:
         if phone is not None:
             await phone.stop()
-        rc = await gw.stop()
-        assert rc == 0, gw.log()
+        if b is None or not b.stopped:
+            rc = await gw.stop()
+            assert rc == 0, gw.log()
 
 
 async def level(page: Page) -> str:
@@ -183,3 +186,32 @@ async def test_reduced_motion_stops_the_pulse_but_keeps_the_level(
     animation = await page.locator(TILE).evaluate("e => getComputedStyle(e).animationName")
     assert animation == "none"
     await page.context.close()
+
+
+async def test_stopping_the_gateway_ends_an_open_stream_without_holding_the_shutdown(
+    board: Board,
+) -> None:
+    """Last in this module: it stops the gateway while a client is still listening."""
+    gw = board.gw
+    lines: list[str] = []
+
+    async def listen() -> None:
+        async with (
+            httpx.AsyncClient(base_url=board.url, timeout=30) as client,
+            client.stream("GET", "/api/v1/wallboard/stream", headers=board.headers) as r,
+        ):
+            assert r.headers["content-type"].startswith("text/event-stream")
+            async for line in r.aiter_lines():
+                lines.append(line)
+
+    reader = asyncio.get_running_loop().create_task(listen())
+    while "event: wallboard" not in lines:
+        await asyncio.sleep(0.05)
+        assert not reader.done(), reader
+    started = time.monotonic()
+    board.stopped = True
+    assert await gw.stop() == 0, gw.log()
+    took = time.monotonic() - started
+    await asyncio.wait_for(reader, 5)  # the server ended it: no error, no timeout
+    assert "did not finish" not in gw.log(tail=100_000), gw.log()
+    print(f"wallboard: gateway stopped in {took:.1f} s with a stream open")
