@@ -146,9 +146,20 @@ def install(app: FastAPI) -> None:
             cal = await calibration_of(store, key, form, None)
         except NotFoundError as exc:
             raise NotFound(str(exc)) from None
-        return shell.render(
-            request, user, "qa/calibration.html", title="Calibration", cal=cal, call_id=call_id
-        )
+        questions: dict[str, Question] = {}
+        if cal.form is not None:
+            record = await store.form(cal.form.name, cal.form.version)
+            questions = {q.id: q for q in parse_form(record.definition).questions()}
+
+        def label(qid: str, value: Any) -> str:
+            """A calibration answer ("N/A", a value, None) as the reviewer chose it."""
+            q = questions.get(qid)
+            if value is None or q is None:
+                return "—" if value is None else str(value)
+            return shown(q, {"na": True} if value == "N/A" else {"value": value})
+
+        return shell.render(request, user, "qa/calibration.html", title="Calibration", cal=cal,
+                            call_id=call_id, label=label)  # fmt: skip
 
 
 def _visible(e: EvaluationRecord, user: Principal, own: str | None) -> bool:
