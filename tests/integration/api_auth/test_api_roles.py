@@ -45,6 +45,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], set[str]]] = [
 NOT_HERS = {("/calls/c1/recording", "ana"): 404}
 # the API v1 read side and aliases (they need the call store): per role in tests/unit/api/
 V1_ELSEWHERE = {k for k in ROUTES if k[1].startswith("/api/v1/") and k[1] != "/api/v1/audit"}
+# the web UI's pages: per role in tests/unit/ui/ (and the QA and wallboard pages' own)
+V1_ELSEWHERE |= {k for k in ROUTES if k[1].startswith("/ui/")}
 # ready answers 409 (not in wrap-up) once allowed: checked on its own below
 READY = ("POST", "/agents/{agent_id}/ready")
 PUBLIC = ["/health", "/metrics", "/events/schemas/call.v1.json", "/openapi.json", "/docs"]
