@@ -188,6 +188,41 @@ async def test_reduced_motion_stops_the_pulse_but_keeps_the_level(
     await page.context.close()
 
 
+async def test_a_threshold_edited_through_the_routing_api_applies_live(
+    board: Board, browser: Browser
+) -> None:
+    """An admin sets `waiting: {warning: 0}` on the running queue: the open page's
+    calls-waiting tile turns amber by itself (no reload), and back when it is removed."""
+    gw = board.gw
+    admin = {"Authorization": f"Bearer {await add_user(gw, 'root', 'admin', None)}"}
+    page = await new_page(browser, TV)
+    await ui_login(page, board.url, board.token)
+    await page.goto(f"{board.url}/ui/wallboard")
+    await page.wait_for_selector('#wb-status[data-state="live"]')
+    waiting = 'section[data-queue="sales"] li[data-kpi="waiting"]'
+
+    async def put_alerts(alerts: dict[str, Any]) -> None:
+        r = await gw.api.get("/api/v1/config/queues/sales", headers=admin)
+        assert r.status_code == 200, r.text
+        body = {k: v for k, v in r.json().items() if k != "name"}
+        body["alerts"] = alerts
+        headers = {**admin, "If-Match": r.headers["etag"]}
+        r = await gw.api.put("/api/v1/config/queues/sales", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+
+    assert await page.get_attribute(waiting, "data-level") == "normal"
+    await put_alerts({**ROUTING["queues"]["sales"]["alerts"], "waiting": {"warning": 0}})
+    await page.wait_for_function(
+        f"document.querySelector('{waiting}').dataset.level === 'warning'", timeout=8000
+    )
+    assert "Warning (at or above 0)" in await page.locator(waiting).inner_text()
+    await put_alerts(ROUTING["queues"]["sales"]["alerts"])
+    await page.wait_for_function(
+        f"document.querySelector('{waiting}').dataset.level === 'normal'", timeout=8000
+    )
+    await page.context.close()
+
+
 async def test_stopping_the_gateway_ends_an_open_stream_without_holding_the_shutdown(
     board: Board,
 ) -> None:
