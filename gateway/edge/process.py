@@ -37,14 +37,15 @@ def kamailio_command(settings: EdgeSettings) -> list[str]:
 
 
 # What Kamailio says about a message it received -- its parser, sanity, maxfwd, auth on bad
-# credentials, the header getters of pv, tmx and topos, a reply to a Via with port 0 -- is
-# the sender's doing, not the edge's. At ERROR one malformed datagram made ~4 lines (10,000
-# fuzzed ones: 43,000 lines, 9 MB) before pike, which acts in the script after parsing,
-# could stop a flood; and whoever alerts on errors was paged by any scanner. Relayed at DEBUG.
+# credentials, the header getters of pv, tmx and topos, a reply to a Via with port 0 or a bad
+# rport -- is the sender's doing, not the edge's. At ERROR one malformed datagram made ~4
+# lines (10,000 fuzzed ones: 43,000 lines, 9 MB) before pike, which acts in the script after
+# parsing, could stop a flood; and whoever alerts on errors was paged by any scanner.
+# Relayed at DEBUG.
 _ABOUT_A_MESSAGE = re.compile(
     r"\[(core/parser/|core/receive\.c|core/msg_translator\.c|core/pvapi\.c|sanity\.c"
     r"|pv_core\.c|mf_funcs\.c|tmx_pretran\.c|topos_mod\.c|tps_msg\.c)|auth \[api\.c"
-    r"|udp_send\(\): invalid sendtoparameters"
+    r"|udp_send\(\): invalid sendtoparameters|update_sock_struct_from_via\(\): bad"
 )
 # Each line Kamailio prints starts " <process>(<pid>) <LEVEL>:". A header value with CR/LF in
 # it (the log prefix quotes the Call-ID and CSeq; parser errors quote the bad header) breaks

@@ -25,6 +25,7 @@ ABOUT_A_MESSAGE = [
     # ... and a line that is the rest of a header value (forged to look like an error)
     "Via: SIP/2.0/UDP 198.51.100.159:5060;branch=z9hG4bK 2(21304) ERROR: forged",
     " 1(2) ERROR: {1 1 REGISTER x} auth [api.c:123]: auth_check_hdr_md5(): Credentials are not filled properly",
+    " 3(5) ERROR:  <core> [core/forward.c:695]: update_sock_struct_from_via(): bad rport value(abc)",
     " 4(971) ERROR: pv [pv_core.c:754]: pv_get_callid(): cannot parse Call-Id header",
     " 4(971) ERROR: topos [topos_mod.c:391]: tps_prepare_msg(): cannot parse cseq header",
     " 6(3) ERROR: topos [tps_msg.c:317]: tps_dlg_message_update(): failed to parse r-uri",
