@@ -77,7 +77,7 @@ def bar_chart(
         for i, value in enumerate(s.values):
             if value is None:
                 continue
-            h = plot_h * min(value / top, 1.0)
+            h = max(plot_h * min(value / top, 1.0), 2.0)  # a zero is a sliver, not nothing
             x = LEFT + slot * i + pad + bar_w * j
             parts.append(
                 f'<rect class="{escape(s.css)}" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" '
