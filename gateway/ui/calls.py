@@ -112,6 +112,8 @@ def install(app: FastAPI) -> None:
             except InvalidQuery as exc:
                 fields.errors.append(str(exc))
         query = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+        policy = getattr(getattr(request.app.state, "qa", None), "agent_recordings", "own")
+        may_listen = own is None or policy != "none"  # `evaluated`: the player decides
         return shell.render(
             request,
             user,
@@ -125,7 +127,7 @@ def install(app: FastAPI) -> None:
             first_query=query if cursor else None,
             dispositions=DISPOSITIONS,
             own=own,
-            has_recording=lambda c: bool(recording_paths(c)),
+            has_recording=lambda c: may_listen and bool(recording_paths(c)),
         )
 
     @app.get("/ui/calls/{call_id}", include_in_schema=False)

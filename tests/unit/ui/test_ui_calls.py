@@ -103,6 +103,16 @@ async def test_an_agent_sees_only_its_own_calls_and_players(ui: Ui, calls: dict)
         assert (await c.get(f"/api/v1/calls/{b}/recording")).status_code == 404
 
 
+async def test_an_agent_that_may_hear_no_recording_gets_no_listen_link(ui: Ui, calls: dict) -> None:
+    ui.app.state.qa.agent_recordings = "none"
+    async with ui.login("ana") as c:
+        r = await c.get("/ui/calls", headers=HTML)
+        assert listed(r.text) == {str(calls["alice"])} and "Listen" not in r.text
+        assert (await c.get(f"/ui/calls/{calls['alice']}", headers=HTML)).status_code == 404
+    async with ui.login("qa") as c:
+        assert "Listen" in (await c.get("/ui/calls", headers=HTML)).text
+
+
 async def test_the_player_shows_the_timeline_remarks_and_streams_the_recording(
     ui: Ui, calls: dict
 ) -> None:
