@@ -133,7 +133,10 @@ async def fuzz(gw: Gateway, port: int, offset: int) -> sip_fuzz.Stats:
     target = sip_fuzz.Target("127.0.0.1", port, "127.0.0.1", block(SIP_RANGE, 1, align=1))
     print(f"\nfuzz {target.host}:{port}: {SIP_FUZZ_HELP}")
     stats = await asyncio.to_thread(
-        sip_fuzz.send, target, sip_fuzz.cases(SEED + offset, target, COUNT), max_seconds=240
+        sip_fuzz.send,
+        target,
+        sip_fuzz.cases(SEED + offset, target, COUNT),
+        max_seconds=max(240, COUNT / 200),
     )
     print(f"  {stats.sent} sent in {stats.seconds:.1f} s ({stats.sent / stats.seconds:.0f}/s), "
           f"{stats.probes} probes (slowest {stats.probe_max_ms:.0f} ms), "
