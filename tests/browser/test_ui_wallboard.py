@@ -3,7 +3,8 @@ real call: the caller waits while the only agent is paused, the longest-wait til
 critical (and says so) within 2 s of the wait passing the 3 s threshold; the agent is
 unpaused, its softphone answers, and the tile is back to normal within 2 s of the
 answer. No reload: the page never navigates, opens one EventSource and makes no other
-request. Screenshots of both states (docs/img/ui-wallboard.png is the critical one).
+request. Screenshots of both states go to the test artefacts (docs/img/ui-wallboard.png
+is a copy of `wallboard-critical.png`).
 
 Its own gateway (the `site` fixture's has no alert thresholds), in the browser suite's
 port ranges (tests/browser/conftest.py: BrowserGateway)."""
@@ -24,7 +25,7 @@ from playwright.async_api import Browser, Page
 from tests.browser.conftest import BrowserGateway, add_user
 from tests.support.agent_ua_client import AgentProcess
 from tests.support.browser import TV, new_page, shot, ui_login
-from tests.support.gateway_env import REPO, start_phone
+from tests.support.gateway_env import start_phone
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -148,9 +149,7 @@ async def test_a_waiting_call_turns_the_tile_critical_and_the_answer_back_to_nor
     animation = await tile.evaluate("e => getComputedStyle(e).animationName")
     assert animation == "wb-pulse"
     assert await gw.metric("contactgw_queue_alert_level", queue="sales", kpi="longest_wait") == 2
-    critical = await shot(page, "wallboard-critical")
-    (REPO / "docs/img").mkdir(parents=True, exist_ok=True)
-    (REPO / "docs/img/ui-wallboard.png").write_bytes(critical.read_bytes())
+    await shot(page, "wallboard-critical")  # the one copied to docs/img/ui-wallboard.png
 
     await board.post("/api/v1/agents/alice/unpause")  # the phone answers after 0.3 s
     normal_at = await wait_level(page, "normal", timeout=8)
