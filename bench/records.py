@@ -19,7 +19,10 @@ gateway's own engine settings) per mode:
 CPU is the whole process's (the event loop and aiosqlite's thread: both are the control
 plane's), from the first write handed over to the last committed; rows/s over wall time.
 
-    .venv/bin/python bench/records.py [--calls 2000] [--concurrency 64] [--json]
+    .venv/bin/python bench/records.py [--calls 2000] [--concurrency 64] [--repeat 3] [--json]
+
+Each mode runs ``--repeat`` times, interleaved; the median run (by CPU) is shown. The
+ORM mode runs on ``--calls / --orm-fraction`` calls (it is ~60x slower).
 """
 
 from __future__ import annotations
@@ -206,19 +209,25 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             "write-behind, no journal": _write_behind(None),
             "orm per write (before)": _orm,
         }
-        results = {}
-        for i, (name, mode) in enumerate(modes.items()):
-            n = args.calls if "before" not in name else max(1, args.calls // args.orm_fraction)
-            results[name] = await measure(f"m{i}", mode, directory, n, args.concurrency)
-            results[name]["calls"] = n
-        return results
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in modes}
+        for r in range(args.repeat):  # interleaved, so a noisy moment hits every mode alike
+            for i, (name, mode) in enumerate(modes.items()):
+                n = args.calls if "before" not in name else max(1, args.calls // args.orm_fraction)
+                run = await measure(f"r{r}m{i}", mode, directory, n, args.concurrency)
+                runs[name].append({**run, "calls": n})
+        # the median run by CPU
+        return {
+            name: sorted(rs, key=lambda x: x["cpu_ms_per_call"])[len(rs) // 2]
+            for name, rs in runs.items()
+        }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--orm-fraction", type=int, default=4,
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each mode (median shown)")
+    parser.add_argument("--orm-fraction", type=int, default=6,
                         help="run the slow ORM mode on calls / this many")  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -1,8 +1,8 @@
 """Async steps run one after the other, each as soon as the previous one ended.
 
-One call's worker commands keep their order without blocking other calls, and so do
-its record writes (on a chain of their own, retried with backoff, so a database that
-is briefly locked or restarting loses nothing and never delays the audio).
+One call's worker commands keep their order without blocking other calls, and so does
+its record work (the recordings' finalisation, retried, then the close and any later
+write handed to the write-behind: gateway/store/write_behind.py).
 """
 
 from __future__ import annotations

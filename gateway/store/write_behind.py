@@ -56,6 +56,10 @@ from gateway.store.write_sql import write_batch
 
 log = logging.getLogger(__name__)
 
+# The journal survives a killed process without fsync (the kernel has each line); fsync
+# covers a machine crash, as often as SQLite's own WAL with synchronous=NORMAL does
+SYNC_EVERY_S = 1.0
+
 # PostgreSQL SQLSTATE classes that a retry cannot fix: data exception, integrity
 # constraint violation, syntax error or access rule violation
 _PERMANENT_SQLSTATE = ("22", "23", "42")
@@ -123,6 +127,7 @@ class WriteBehind:
         self._task: asyncio.Task[None] | None = None
         self._journal: Journal | None = None
         self._n = 0
+        self._synced = -SYNC_EVERY_S  # monotonic time of the journal's last fsync
         # arrival, answer, queued: to derive a closing call's durations without a read
         self._facts: dict[object, tuple[datetime, datetime | None, bool]] = {}
         self.retries = self.dead_letters = 0
@@ -230,7 +235,8 @@ class WriteBehind:
                 await self._wake.wait()
                 continue
             batch = [self._pending[i] for i in range(min(self._max_batch, len(self._pending)))]
-            if self._journal is not None:
+            if self._journal is not None and self._monotonic() - self._synced >= SYNC_EVERY_S:
+                self._synced = self._monotonic()
                 await asyncio.to_thread(self._journal.sync)
             try:
                 await self._write([e.op for e in batch], careful=any(e.careful for e in batch))
@@ -278,7 +284,7 @@ class WriteBehind:
             log.warning("write-behind: writing again (%d still pending)", len(self._pending))
         if self._journal is not None:
             self._journal.done(batch[-1].n, nothing_pending=not self._pending)
-            if self._pending:
+            if self._pending and self._journal.oversized:
                 self._journal.compact([(e.n, e.op) for e in self._pending])
         if not self._pending:
             self._empty.set()

@@ -4,8 +4,9 @@ Lines are ``{"n": 7, "op": {...}}`` (an op, numbered in arrival order) and
 ``{"done": 7}`` (every op up to 7 is in the database or dead-lettered). An op is
 appended when it is handed over, with one ``write(2)`` and no fsync: the kernel holds
 it from then on, so a SIGKILLed or crashed control plane loses nothing; ``sync`` (the
-flusher calls it once per batch, off the loop) covers a machine crash up to the last
-batch. When nothing is pending the file is truncated, so it stays small.
+flusher calls it before a batch, at most once a second, off the loop) covers a machine
+crash up to then, as SQLite's WAL with ``synchronous=NORMAL`` does for the database.
+When nothing is pending the file is truncated, so it stays small.
 
 :meth:`Journal.open` reads a journal left by a previous process (a torn last line, from
 a crash mid-write, is skipped), rewrites it with the pending ops only, and returns
@@ -55,11 +56,13 @@ class Journal:
             return
         self._write(dumps({"done": n}) + "\n")
 
+    @property
+    def oversized(self) -> bool:
+        """Grown large (a long outage with writes committing now and then): compact."""
+        return self._size >= COMPACT_BYTES
+
     def compact(self, pending: list[tuple[int, WriteOp]]) -> None:
-        """Rewrite with ``pending`` only, if the file has grown large (a long outage
-        with writes still committing now and then)."""
-        if self._size < COMPACT_BYTES:
-            return
+        """Rewrite the file with ``pending`` only."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         _write_all(tmp, [_line(n, op) for n, op in pending])
         os.replace(tmp, self.path)

@@ -8,9 +8,12 @@ import shutil
 import uuid
 from pathlib import Path
 
-from gateway.store import CdrStore, Database, OutboxStore
+import pytest
+
+from gateway.store import CdrStore, Database, OutboxStore, write_journal
 from gateway.store import write_ops as wo
 from gateway.store.write_behind import WriteBehind
+from gateway.store.write_journal import Journal
 from tests.unit.store.test_write_behind import Sleeps, assert_call_complete, at, call_life
 
 JOURNAL = "journal.jsonl"
@@ -115,3 +118,22 @@ async def test_a_torn_last_line_is_skipped(db: Database, tmp_path: Path) -> None
 def test_every_operation_survives_the_journal_format() -> None:
     for op in (*call_life(uuid.uuid4()), wo.AgentState("a", "b", at(0), reason="lunch")):
         assert wo.from_dict(wo.parse(wo.dumps(wo.as_dict(op)))) == op
+
+
+def test_a_large_journal_is_compacted_to_the_pending_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops = call_life(uuid.uuid4())
+    journal, _ = Journal.open(tmp_path / JOURNAL)
+    for n, op in enumerate(ops[:5], 1):
+        journal.append(n, op)
+    journal.done(2, nothing_pending=False)
+    assert not journal.oversized
+    monkeypatch.setattr(write_journal, "COMPACT_BYTES", 1)
+    assert journal.oversized
+    journal.compact([(n, op) for n, op in enumerate(ops[:5], 1) if n > 2])
+    journal.append(6, ops[5])  # appends go on after the rewrite
+    journal.close()
+    assert len((tmp_path / JOURNAL).read_text().splitlines()) == 4
+    _, pending = Journal.open(tmp_path / JOURNAL)
+    assert pending == ops[2:6]
