@@ -75,6 +75,8 @@ async def test_qa_finds_the_call_plays_it_and_uses_the_controls(site: Site, logi
     assert duration > 4 and abs(now - 0.75 * duration) < 0.25, (now, duration)
     await page.evaluate("window.seekTo(1.5)")  # the hook the remarks use
     assert abs(await page.evaluate("document.getElementById('audio').currentTime") - 1.5) < 0.05
+    path = await shot(page, "qa-player")
+    shutil.copy(path, DOCS_IMG / "ui-player.png")
     await page.locator("#wave").focus()  # the keyboard: arrows move 5 s, Home/End
     await page.keyboard.press("Home")
     assert await page.evaluate("document.getElementById('audio').currentTime") == 0
@@ -84,8 +86,6 @@ async def test_qa_finds_the_call_plays_it_and_uses_the_controls(site: Site, logi
     await page.keyboard.press("ArrowRight")
     await page.keyboard.press("ArrowLeft")
     assert await page.evaluate("document.getElementById('audio').currentTime") == 0
-    path = await shot(page, "qa-player")
-    shutil.copy(path, DOCS_IMG / "ui-player.png")
 
     audit = await site.api("root", "/api/v1/audit", action="recording.download", user="qa")
     listened = [i for i in audit["items"] if i["target"] == site.calls["alice"]]
