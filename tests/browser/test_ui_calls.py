@@ -2,21 +2,19 @@
 filter, plays it (the audio element reaches `playing`, `currentTime` advances), seeks
 on the waveform, solos a channel and changes the speed, reads the timeline; each
 recording request is audited. An agent user sees its own calls only and gets a 404 for
-another agent's player. Screenshots: var/test-artifacts/screenshots/ (and the README's
-docs/img/ui-calls.png, docs/img/ui-player.png)."""
+another agent's player. Screenshots: var/test-artifacts/screenshots/ (the README's docs/img/ are copies of
+them made by hand: a run never rewrites tracked files)."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
-from tests.browser.conftest import CALLS, REPO, Login, Site
+from tests.browser.conftest import CALLS, Login, Site
 from tests.support.browser import shot
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-DOCS_IMG = REPO / "docs" / "img"
 
 
 async def test_qa_finds_the_call_plays_it_and_uses_the_controls(site: Site, login: Login) -> None:
@@ -28,9 +26,7 @@ async def test_qa_finds_the_call_plays_it_and_uses_the_controls(site: Site, logi
     rows = page.locator("table tbody tr")
     assert await rows.count() == 1
     assert "alice" in await rows.first.inner_text()
-    path = await shot(page, "qa-calls")
-    DOCS_IMG.mkdir(exist_ok=True)
-    shutil.copy(path, DOCS_IMG / "ui-calls.png")
+    await shot(page, "qa-calls")
 
     await rows.first.get_by_role("link", name="Listen").click()
     await page.wait_for_url(f"**/ui/calls/{site.calls['alice']}")
@@ -75,8 +71,7 @@ async def test_qa_finds_the_call_plays_it_and_uses_the_controls(site: Site, logi
     assert duration > 4 and abs(now - 0.75 * duration) < 0.25, (now, duration)
     await page.evaluate("window.seekTo(1.5)")  # the hook the remarks use
     assert abs(await page.evaluate("document.getElementById('audio').currentTime") - 1.5) < 0.05
-    path = await shot(page, "qa-player")
-    shutil.copy(path, DOCS_IMG / "ui-player.png")
+    await shot(page, "qa-player")
     await page.locator("#wave").focus()  # the keyboard: arrows move 5 s, Home/End
     await page.keyboard.press("Home")
     assert await page.evaluate("document.getElementById('audio').currentTime") == 0
