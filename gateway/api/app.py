@@ -27,6 +27,7 @@ from gateway.api.v1 import history
 from gateway.api.v1 import qa as qa_routes
 from gateway.api.v1 import routing as routing_routes
 from gateway.api.v1 import stats as stats_routes
+from gateway.api.v1 import voicemail as voicemail_routes
 from gateway.api.v1 import wallboard as wallboard_routes
 from gateway.api.views import ActiveCall, AgentStatus, DayCount, Health, QueueView, Wallboard
 from gateway.auth.http import CurrentUser, authorize, install_auth
@@ -119,6 +120,7 @@ def create_app(
     stats_routes.install(app)
     routing_routes.install(app)  # routing definitions, over app.state.routing_admin
     wallboard_routes.install(app)  # JSON snapshot and SSE stream, one sampler (lazy)
+    voicemail_routes.install(app)  # voicemail boxes over the call records (docs/voicemail.md)
     qa_routes.install(app)  # QA forms, evaluations, remarks, over app.state.qa (docs/qa.md)
     ui.install(app)  # the web UI under /ui/ (gateway/ui/, docs/ui.md)
 

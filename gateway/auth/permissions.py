@@ -25,6 +25,9 @@ QA forms are written by admins only; supervisors read evaluations and calibratio
 The wallboard (`wallboard.read`): admin, supervisor and qa; not agents, because its
 agent table shows every colleague's state and pause reason, which an agent user may
 not read through /api/v1/agents either (its queues' figures are in /api/v1/queues).
+Voicemail (`voicemail.read`, `voicemail.act`): admin and supervisor every box, QA reads
+every box, an agent the boxes of the queues it belongs to (ROWS: those are its queue's
+callers, whom it may call back; a named box outside its queues is not its business).
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ class Permission(StrEnum):
     QA_CALIBRATION = "qa.calibration"  # several reviewers' evaluations of a call compared
     # Wallboard (gateway/api/v1/wallboard.py, docs/wallboard.md)
     WALLBOARD_READ = "wallboard.read"  # queues' KPIs and levels, every agent's state, live
+    # Voicemail boxes (gateway/api/v1/voicemail.py, docs/voicemail.md)
+    VOICEMAIL_READ = "voicemail.read"  # the messages, their playback (which marks listened)
+    VOICEMAIL_ACT = "voicemail.act"  # mark handled, reopen
 
 
 class Scope(StrEnum):
@@ -96,6 +102,8 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.QA_FORMS_READ: Scope.ANY,
         Permission.QA_EVALUATIONS_READ: Scope.ANY,
         Permission.QA_CALIBRATION: Scope.ANY,
+        Permission.VOICEMAIL_READ: Scope.ANY,
+        Permission.VOICEMAIL_ACT: Scope.ANY,
     },
     Role.QA: {
         Permission.ROUTING_READ: Scope.ANY,
@@ -112,6 +120,7 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.QA_EVALUATE: Scope.ANY,
         Permission.QA_EVALUATIONS_READ: Scope.ANY,
         Permission.QA_CALIBRATION: Scope.ANY,
+        Permission.VOICEMAIL_READ: Scope.ANY,  # reads and plays; does not handle
     },
     Role.AGENT: {
         Permission.AGENTS_READ: Scope.OWN,
@@ -125,6 +134,9 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         # QA: its own submitted evaluations and its calls' remarks, never drafts
         Permission.QA_EVALUATIONS_READ: Scope.ROWS,
         Permission.QA_ACKNOWLEDGE: Scope.ROWS,
+        # voicemail: the boxes named after the queues it belongs to (its callers' messages)
+        Permission.VOICEMAIL_READ: Scope.ROWS,
+        Permission.VOICEMAIL_ACT: Scope.ROWS,
     },
 }
 
@@ -236,6 +248,13 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("GET", "/ui/calls"): Permission.HISTORY_READ,  # an agent: its own calls
     ("GET", "/ui/calls/{call_id}"): Permission.RECORDINGS_READ,  # the player
     ("GET", "/ui/calls/{call_id}/waveform"): Permission.RECORDINGS_READ,
+    # Voicemail boxes (gateway/api/v1/voicemail.py, gateway/ui/voicemail.py)
+    ("GET", "/api/v1/voicemail"): Permission.VOICEMAIL_READ,
+    ("GET", "/api/v1/voicemail/{call_id}"): Permission.VOICEMAIL_READ,
+    ("GET", "/api/v1/voicemail/{call_id}/audio"): Permission.VOICEMAIL_READ,
+    ("POST", "/api/v1/voicemail/{call_id}/handled"): Permission.VOICEMAIL_ACT,
+    ("POST", "/api/v1/voicemail/{call_id}/reopen"): Permission.VOICEMAIL_ACT,
+    ("GET", "/ui/voicemail"): Permission.VOICEMAIL_READ,
     ("GET", "/ui/reports"): Permission.STATS_QUEUES,  # + its agent table: stats.agents
     ("GET", "/ui/reports.csv"): Permission.STATS_QUEUES,
     ("GET", "/ui/reports/agents.csv"): Permission.STATS_AGENTS,  # an agent: its own rows

@@ -101,8 +101,8 @@ class Call:
         match decision:
             case ToQueue():
                 self._enter_queue(decision)
-            case Closed(action=Voicemail()):
-                self._start_voicemail("closed", answer=True)
+            case Closed(action=Voicemail(mailbox=box)):
+                self._start_voicemail("closed", answer=True, box=box or decision.queue)
             case Closed():
                 prompt = getattr(decision.action, "prompt", None) or "closed"
                 self._refuse(prompt, settings.closed_code, "closed")
@@ -144,10 +144,11 @@ class Call:
             advance(s, Trigger.PROMPT_DONE)
             self._send(p.Hangup(leg=s.caller_leg, code=s.final_code))
 
-    def _start_voicemail(self, why: Disposition, *, answer: bool) -> None:
+    def _start_voicemail(self, why: Disposition, *, answer: bool, box: str | None) -> None:
+        """`box`: the routing action's name, else the queue's (docs/voicemail.md)."""
         s = self.session
         advance(s, Trigger.VOICEMAIL)
-        s.disposition = why
+        s.disposition, s.voicemail_box = why, box or s.queue
         s.playing = str(self._host.prompts.voicemail_intro())
         if answer:
             self._send(p.Answer(leg=s.caller_leg, prompt=s.playing))
@@ -435,7 +436,7 @@ class Call:
         s = self.session
         s.hangup_by = "system"
         if c.action is TerminalAction.VOICEMAIL:
-            self._start_voicemail("voicemail", answer=False)
+            self._start_voicemail("voicemail", answer=False, box=c.argument)
             return
         advance(s, Trigger.DIVERT)
         s.disposition, s.final_code = "overflow", 200
@@ -463,6 +464,7 @@ class Call:
             agent_sip_code=s.agent_sip_code,
             rtp_quality={r.value: dict(stats) for r, stats in s.rtp.items()} or None,
             recordings={r.value: path for r, path in s.recordings.items()},
+            voicemail_box=s.voicemail_box,
             events=(call_events.completed(s, wrapup),) if complete else (),
             last=complete,
         )

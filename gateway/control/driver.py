@@ -76,6 +76,11 @@ def recording_url(call_id: str) -> str:
     return f"/calls/{call_id}/recording"
 
 
+def voicemail_audio_url(call_id: str) -> str:
+    """The API path that plays a voicemail message (and marks it listened)."""
+    return f"/api/v1/voicemail/{call_id}/audio"
+
+
 def recording_events(effect: fx.CloseRecord, done: FinishedRecordings) -> fx.Events:
     """recording.ready (and voicemail.left) for a call whose files are finished."""
     if not done.files:
@@ -88,6 +93,7 @@ def recording_events(effect: fx.CloseRecord, done: FinishedRecordings) -> fx.Eve
     left = ce.VoicemailLeft(
         call_id=effect.call_id, queue=effect.queue, caller=effect.caller, did=effect.did,
         duration_seconds=voicemail.duration_seconds, path=voicemail.path, url=url,
+        box=effect.voicemail_box or effect.queue or "", audio_url=voicemail_audio_url(effect.call_id),
     )  # fmt: skip
     return (ready, left)
 
@@ -266,6 +272,7 @@ class CallDriver:
                     recording_stereo=finished.stereo if finished else None,
                     recording_caller=recordings.get("caller") or recordings.get("voicemail"),
                     recording_agent=recordings.get("agent"),
+                    voicemail_box=effect.voicemail_box if "voicemail" in recordings else None,
                     events=self._messages((*file_events, *effect.events), effect.ended_at),
                 )
             )

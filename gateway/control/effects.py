@@ -102,6 +102,7 @@ class CloseRecord:
     agent_sip_code: int | None
     rtp_quality: dict[str, dict[str, float | int]] | None
     recordings: dict[str, str] = field(default_factory=dict)  # role value -> path
+    voicemail_box: str | None = None  # the box of a message left (docs/voicemail.md)
     events: Events = ()  # the driver puts recording.ready / voicemail.left first
     last: bool = True  # False: a call.completed (after wrap-up) is still to come
 

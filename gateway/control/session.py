@@ -61,6 +61,7 @@ class CallSession:
     first_position: int | None = None  # on entering the first queue
     phase: Phase = Phase.ROUTING
     disposition: Disposition | None = None
+    voicemail_box: str | None = None  # the box of the message being left
     agent_legs: dict[str, AgentLeg] = field(default_factory=dict)  # by leg name
     connected: AgentLeg | None = None
     playing: str | None = None  # the prompt/music now playing to the caller

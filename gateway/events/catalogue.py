@@ -233,7 +233,11 @@ class VoicemailLeft:
     TYPE: ClassVar[str] = PREFIX + "voicemail.left"
     VERSION: ClassVar[int] = 1
     SUBJECT: ClassVar[str] = "call_id"
-    DESCRIPTION: ClassVar[str] = "A caller left a voicemail message."
+    DESCRIPTION: ClassVar[str] = (
+        "A caller left a voicemail message in `box` (the routing action's box, else the "
+        "queue's name). `audio_url` plays it through the API (and marks it listened); "
+        "`url` is the call's recording download."
+    )
     call_id: str
     queue: str | None
     caller: str | None
@@ -241,6 +245,22 @@ class VoicemailLeft:
     duration_seconds: float
     path: str
     url: str
+    box: str
+    audio_url: str  # /api/v1/voicemail/{call_id}/audio
+
+
+@dataclass(frozen=True, slots=True)
+class VoicemailHandled:
+    TYPE: ClassVar[str] = PREFIX + "voicemail.handled"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "A user marked a voicemail message handled (POST /api/v1/voicemail/{call_id}/handled)."
+    )
+    call_id: str
+    box: str
+    handled_by: str
+    note: str | None
 
 
 # --------------------------------------------------------------------------- agents, queues
@@ -319,6 +339,7 @@ Event = (
     | RecordingReady
     | RecordingFailed
     | VoicemailLeft
+    | VoicemailHandled
     | AgentStateChanged
     | QueueThresholdCrossed
     | TrunkRegistrationChanged
@@ -338,6 +359,7 @@ CATALOGUE: tuple[type[EventData], ...] = (
     RecordingReady,
     RecordingFailed,
     VoicemailLeft,
+    VoicemailHandled,
     AgentStateChanged,
     QueueThresholdCrossed,
     TrunkRegistrationChanged,

@@ -65,6 +65,7 @@ class Call(Base):
     __table_args__ = (
         CheckConstraint(_one_of("disposition", DISPOSITIONS), name="disposition"),
         Index("ix_calls_queue_arrived", "queue", "arrived_at"),
+        Index("ix_calls_voicemail_box_arrived", "voicemail_box", "arrived_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -91,6 +92,15 @@ class Call(Base):
     rtp_quality: Mapped[dict[str, Any] | None]
     wait_seconds: Mapped[float | None]
     talk_seconds: Mapped[float | None]
+    # voicemail (gateway/store/voicemail.py): the box a message was left in (null: not a
+    # voicemail); state null = new, then listened, handled; who and when for each step
+    voicemail_box: Mapped[str | None] = mapped_column(NulFreeString(64))
+    voicemail_state: Mapped[str | None] = mapped_column(NulFreeString(16))
+    voicemail_listened_by: Mapped[str | None] = mapped_column(NulFreeString(64))
+    voicemail_listened_at: Mapped[datetime | None]
+    voicemail_handled_by: Mapped[str | None] = mapped_column(NulFreeString(64))
+    voicemail_handled_at: Mapped[datetime | None]
+    voicemail_note: Mapped[str | None] = mapped_column(NulFreeText)
 
 
 class CallOffer(Base):

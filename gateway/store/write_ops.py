@@ -85,6 +85,7 @@ class CloseCall:
     recording_stereo: str | None = None
     recording_caller: str | None = None
     recording_agent: str | None = None
+    voicemail_box: str | None = None  # the box of the message the caller left, if any
     wait_seconds: float | None = None
     talk_seconds: float | None = None
     derived: bool = False

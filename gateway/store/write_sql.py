@@ -65,6 +65,7 @@ _ANSWER = (
 _CLOSE_COLUMNS = (
     "ended_at", "disposition", "hangup_by", "caller_sip_code", "agent_sip_code", "rtp_quality",
     "recording_stereo", "recording_caller", "recording_agent", "wait_seconds", "talk_seconds",
+    "voicemail_box",
 )  # fmt: skip
 _CLOSE = (
     update(CALLS)

@@ -80,6 +80,9 @@ EXPECTED: dict[Role, set[str]] = {
 # the wallboard: supervisor and qa too, not agents (why: gateway/auth/permissions.py)
 EXPECTED[Role.SUPERVISOR] |= {"wallboard.read"}
 EXPECTED[Role.QA] |= {"wallboard.read"}
+# voicemail: supervisors read and handle every box, QA reads; an agent: its queues' boxes
+EXPECTED[Role.SUPERVISOR] |= {"voicemail.read", "voicemail.act"}
+EXPECTED[Role.QA] |= {"voicemail.read"}
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -104,6 +107,8 @@ def test_an_agent_acts_on_its_own_agent_only_and_never_on_the_list() -> None:
         Permission.STATS_AGENTS,
         Permission.QA_EVALUATIONS_READ,
         Permission.QA_ACKNOWLEDGE,
+        Permission.VOICEMAIL_READ,
+        Permission.VOICEMAIL_ACT,
     ):
         assert refusal(Role.AGENT, "alice", permission, None) is None
         assert rows_agent(Role.AGENT, "alice", permission) == "alice"
