@@ -395,6 +395,16 @@ class CallRejected:
     from_uri: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ForeignRequests:
+    """SIP requests refused (403) because they came from neither the edge nor a
+    ``workers.sip_allow`` source; ``count`` since the last report, at most one a second."""
+
+    NAME: ClassVar[str] = "foreign_requests"
+    count: int
+    last_source: str = ""
+
+
 Event = (
     IncomingCall
     | LegStateChanged
@@ -405,6 +415,7 @@ Event = (
     | Capacity
     | RegistrationState
     | CallRejected
+    | ForeignRequests
 )
 
 

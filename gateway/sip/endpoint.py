@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import pjsua2 as pj  # type: ignore[import-untyped]
 
+from gateway.sip.sources import AllowedSource
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
@@ -29,6 +31,8 @@ class WorkerConfig:
     max_registrations: int = 5  # PJSUA_MAX_ACC is 8 and the 9th aborts: stay well below
     log_level: int = 0
     user_agent: str = "contactgw-worker"
+    # who may send requests (the edge, workers.sip_allow); empty: anyone (sources.py)
+    sip_allow: tuple[AllowedSource, ...] = ()
 
     @property
     def advertised(self) -> str:

@@ -36,6 +36,7 @@ from typing import Any
 import pjsua2 as pj  # type: ignore[import-untyped]
 
 from gateway.ipc import protocol as p
+from gateway.logsafe import printable
 from gateway.sip import handlers, invite
 from gateway.sip.accounts import Accounts
 from gateway.sip.bridges import Bridges
@@ -51,12 +52,39 @@ from gateway.sip.legs import Leg
 from gateway.sip.loop import Scheduler
 from gateway.sip.media import PLAYER_GRACE_S, RecordingWatch, RetiredPlayers
 from gateway.sip.pjerrors import PJ_ERROR
+from gateway.sip.sources import RefusalLog, Sources
 
 log = logging.getLogger(__name__)
 
 STATS_EVERY = 1.0
 HANGUP_WAIT_S = 2.0
 RECORDING_WAIT_S = 2.0
+
+
+def _answer_quietly(call: Any, code: int) -> None:
+    op = pj.CallOpParam()
+    op.statusCode = code
+    try:
+        call.answer(op)
+    except PJ_ERROR:
+        pass  # the caller gave up (CANCEL) in between
+
+
+class RefusedCall(pj.Call):  # type: ignore[misc]
+    """The pjsua call of a refused foreign INVITE: held until pjsua disconnects it (an
+    early drop would answer it 500 inside ``onIncomingCall``), and never reported."""
+
+    def __init__(self, acc: Any, call_id: int, ended: Callable[[RefusedCall], None]) -> None:
+        super().__init__(acc, call_id)
+        self._ended = ended
+
+    def onCallState(self, prm: Any) -> None:
+        try:
+            state = self.getInfo().state
+        except PJ_ERROR:
+            return
+        if state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self._ended(self)  # drop the reference inside DISCONNECTED (ARCHITECTURE.md 5)
 
 
 class SipState:
@@ -75,6 +103,9 @@ class SipState:
         self.ep: GatewayEndpoint | None = None
         self._leg_seq = itertools.count(1)
         self._next_stats = 0.0
+        self.sources = Sources(cfg.sip_allow)
+        self.refused: dict[int, RefusedCall] = {}  # pjsua call id -> foreign INVITE
+        self.foreign = RefusalLog()
 
     @property
     def worker_id(self) -> str:
@@ -105,6 +136,9 @@ class SipState:
         if now >= self._next_stats:
             self._next_stats = now + STATS_EVERY
             self._sample_stats()
+            refused = self.foreign.take_unreported()
+            if refused:  # the counter, at most once a second however many came
+                self.emit(p.ForeignRequests(refused, self.foreign.last_source))
 
     def idle(self) -> bool:
         return not self.legs
@@ -147,6 +181,7 @@ class SipState:
         for leg in list(self.legs.values()):
             leg.close(0, "shutdown")
         self.legs.clear()
+        self.refused.clear()
 
     # ----------------------------------------------------------------- LegHost
     def emit(self, event: p.Event) -> None:
@@ -184,6 +219,9 @@ class SipState:
 
     # ----------------------------------------------------------------- listeners
     def on_incoming(self, acc: GatewayAccount, call_id: int, message: str, source: str) -> None:
+        if not self.sources.allows(source):
+            self._refuse_foreign(acc, call_id, source)
+            return
         leg = Leg(self, acc, self.new_leg_id("in"), call_id)
         self.legs[leg.leg_id] = leg  # strong ref from the very first callback
         if self.draining:
@@ -205,14 +243,30 @@ class SipState:
         def answer() -> None:
             leg = self.legs.get(leg_id)
             if leg is not None and not leg.closed:
-                op = pj.CallOpParam()
-                op.statusCode = code
-                try:
-                    leg.answer(op)
-                except PJ_ERROR:
-                    pass  # the caller gave up (CANCEL) in between
+                _answer_quietly(leg, code)
 
         self.call_later(0, answer)
+
+    def _refuse_foreign(self, acc: GatewayAccount, call_id: int, source: str) -> None:
+        """An INVITE from neither the edge nor ``sip_allow``: 403 on the next loop turn
+        (as ``_refuse``), through a ``RefusedCall`` that is no leg -- no event, no
+        record, no capacity change; counted, and logged at most once a minute."""
+        refused = RefusedCall(acc, call_id, self._refused_ended)
+        self.refused[call_id] = refused  # strong ref until DISCONNECTED, as for a leg
+        line = self.foreign.refused(source, time.monotonic())
+        if line is not None:
+            log.warning("%s %s", self.cfg.worker_id, printable(line))
+
+        def answer() -> None:
+            if self.refused.get(call_id) is refused:
+                _answer_quietly(refused, 403)
+
+        self.call_later(0, answer)
+
+    def _refused_ended(self, call: RefusedCall) -> None:
+        for key, held in list(self.refused.items()):
+            if held is call:
+                del self.refused[key]
 
     def on_rejected(self, message: str, code: int, reason: str) -> None:
         self.emit(invite.call_rejected(message, code, reason))
