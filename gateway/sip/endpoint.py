@@ -90,7 +90,7 @@ def media_transport_config(cfg: WorkerConfig) -> pj.TransportConfig:
 
 
 class EndpointListener(Protocol):
-    def on_rejected(self, message: str, code: int, reason: str) -> None: ...
+    def on_rejected(self, message: str, code: int, reason: str, source: str) -> None: ...
 
 
 class AccountListener(Protocol):
@@ -108,7 +108,8 @@ class GatewayEndpoint(pj.Endpoint):  # type: ignore[misc]
         self._listener = listener
 
     def onRejectedIncomingCall(self, prm: Any) -> None:
-        self._listener.on_rejected(prm.rdata.wholeMsg, prm.statusCode, prm.reason)
+        rdata = prm.rdata
+        self._listener.on_rejected(rdata.wholeMsg, prm.statusCode, prm.reason, rdata.srcAddress)
 
 
 class GatewayAccount(pj.Account):  # type: ignore[misc]

@@ -111,6 +111,26 @@ class Sources:
 
 
 @dataclass(slots=True)
+class RefusalPacer:
+    """When to answer the next refused INVITE: at most ``rate`` a second. pjsua has opened
+    an RTP and an RTCP socket for each incoming call before ``onIncomingCall``, and pjlib's
+    select ioqueue (64 handles, compiled in) takes a closed socket's handle back only
+    500 ms later: answering a flood at once ran it dry in ~0.3 s and aborted the worker
+    (``pj_ioqueue_register_sock2: Assertion `!pj_list_empty(&ioqueue->free_list)'``).
+    Paced, a refused call holds its slot a little longer and the INVITEs beyond the 4
+    slots get pjsua's stateless 486, which opens nothing."""
+
+    rate: float = 20.0
+    _next: float = float("-inf")
+
+    def delay(self, now: float) -> float:
+        """Seconds from ``now`` until this refusal may be answered (and book it)."""
+        at = max(now, self._next)
+        self._next = at + 1.0 / self.rate
+        return at - now
+
+
+@dataclass(slots=True)
 class RefusalLog:
     """Counts refused requests and says when to log: the first one, then at most once per
     ``every`` seconds with how many there were (a scanner must not flood the log)."""

@@ -52,7 +52,7 @@ from gateway.sip.legs import Leg
 from gateway.sip.loop import Scheduler
 from gateway.sip.media import PLAYER_GRACE_S, RecordingWatch, RetiredPlayers
 from gateway.sip.pjerrors import PJ_ERROR
-from gateway.sip.sources import RefusalLog, Sources
+from gateway.sip.sources import RefusalLog, RefusalPacer, Sources
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ class SipState:
         self.sources = Sources(cfg.sip_allow)
         self.refused: dict[int, RefusedCall] = {}  # pjsua call id -> foreign INVITE
         self.foreign = RefusalLog()
+        self.pacer = RefusalPacer()
 
     @property
     def worker_id(self) -> str:
@@ -249,27 +250,34 @@ class SipState:
 
     def _refuse_foreign(self, acc: GatewayAccount, call_id: int, source: str) -> None:
         """An INVITE from neither the edge nor ``sip_allow``: 403 on the next loop turn
-        (as ``_refuse``), through a ``RefusedCall`` that is no leg -- no event, no
-        record, no capacity change; counted, and logged at most once a minute."""
+        (as ``_refuse``; paced, see ``RefusalPacer``), through a ``RefusedCall`` that is
+        no leg -- no event, no record, no capacity change; counted, and logged at most
+        once a minute."""
         refused = RefusedCall(acc, call_id, self._refused_ended)
         self.refused[call_id] = refused  # strong ref until DISCONNECTED, as for a leg
-        line = self.foreign.refused(source, time.monotonic())
-        if line is not None:
-            log.warning("%s %s", self.cfg.worker_id, printable(line))
+        self._note_foreign(source)
 
         def answer() -> None:
             if self.refused.get(call_id) is refused:
                 _answer_quietly(refused, 403)
 
-        self.call_later(0, answer)
+        self.call_later(self.pacer.delay(time.monotonic()), answer)
 
     def _refused_ended(self, call: RefusedCall) -> None:
         for key, held in list(self.refused.items()):
             if held is call:
                 del self.refused[key]
 
-    def on_rejected(self, message: str, code: int, reason: str) -> None:
+    def on_rejected(self, message: str, code: int, reason: str, source: str) -> None:
+        if not self.sources.allows(source):  # pjsua's 486 (slots full) to a foreign INVITE
+            self._note_foreign(source)
+            return
         self.emit(invite.call_rejected(message, code, reason))
+
+    def _note_foreign(self, source: str) -> None:
+        line = self.foreign.refused(source, time.monotonic())
+        if line is not None:
+            log.warning("%s %s", self.cfg.worker_id, printable(line))
 
     def on_reg_state(self, acc: GatewayAccount, code: int, reason: str, expires: int) -> None:
         if self.accounts.is_local(acc):

@@ -9,7 +9,14 @@ import pytest
 
 from gateway.control.build import pool_config
 from gateway.settings import SettingsError, parse_settings
-from gateway.sip.sources import RefusalLog, Sources, edge_entry, parse_entry, parse_list
+from gateway.sip.sources import (
+    RefusalLog,
+    RefusalPacer,
+    Sources,
+    edge_entry,
+    parse_entry,
+    parse_list,
+)
 from gateway.sip.worker import parse_args
 
 EDGE = Sources(parse_list("127.0.0.1:5060"))
@@ -88,3 +95,11 @@ def test_a_bad_sip_allow_entry_names_the_key() -> None:
     assert parse("workers:\n  sip_allow:\n    - 10.0.0.0/8\n    - edge\n") == [
         "gw.yaml:4: workers.sip_allow[1]: 'edge' is not an address or CIDR network"
     ]
+
+
+def test_refusals_are_paced_so_a_flood_cannot_exhaust_pjlibs_socket_handles() -> None:
+    pacer = RefusalPacer(rate=20.0)
+    assert pacer.delay(now=10.0) == 0.0  # a lone one at once
+    burst = [pacer.delay(now=10.0) for _ in range(4)]  # (pjsua has only 4 slots)
+    assert burst == pytest.approx([0.05, 0.10, 0.15, 0.20])
+    assert pacer.delay(now=60.0) == 0.0  # the pace forgets a quiet past
