@@ -246,7 +246,7 @@ class SipState:
             if leg is not None and not leg.closed:
                 _answer_quietly(leg, code)
 
-        self.call_later(0, answer)
+        self.call_later(self.pacer.delay(time.monotonic()), answer)  # see RefusalPacer
 
     def _refuse_foreign(self, acc: GatewayAccount, call_id: int, source: str) -> None:
         """An INVITE from neither the edge nor ``sip_allow``: 403 on the next loop turn
