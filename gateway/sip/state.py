@@ -77,6 +77,7 @@ class RefusedCall(pj.Call):  # type: ignore[misc]
     def __init__(self, acc: Any, call_id: int, ended: Callable[[RefusedCall], None]) -> None:
         super().__init__(acc, call_id)
         self._ended = ended
+        self.serial = 0
 
     def onCallState(self, prm: Any) -> None:
         try:
@@ -149,10 +150,10 @@ class SipState:
         ep = self.ep
         assert ep is not None
         try:
-            if self.legs:
+            if self.legs or self.refused:
                 ep.hangupAllCalls()
                 deadline = time.monotonic() + HANGUP_WAIT_S
-                while self.legs and time.monotonic() < deadline:
+                while (self.legs or self.refused) and time.monotonic() < deadline:
                     ep.libHandleEvents(50)
             self._close_remaining()
             deadline = time.monotonic() + RECORDING_WAIT_S  # recorders finish their headers
@@ -256,10 +257,12 @@ class SipState:
         refused = RefusedCall(acc, call_id, self._refused_ended)
         self.refused[call_id] = refused  # strong ref until DISCONNECTED, as for a leg
         self._note_foreign(source)
+        serial = refused.serial = next(self._leg_seq)
 
-        def answer() -> None:
-            if self.refused.get(call_id) is refused:
-                _answer_quietly(refused, 403)
+        def answer() -> None:  # by id, not by object: a timer must not keep the Call alive
+            held = self.refused.get(call_id)
+            if held is not None and held.serial == serial:
+                _answer_quietly(held, 403)
 
         self.call_later(self.pacer.delay(time.monotonic()), answer)
 
