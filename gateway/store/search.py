@@ -173,6 +173,11 @@ class CallSearch:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def database(self) -> Database:
+        """The call records' database (voicemail messages are call records too)."""
+        return self._db
+
     async def search(
         self,
         f: CallFilter,

@@ -28,7 +28,6 @@ from gateway.api.v1.deps import OwnRows
 from gateway.api.v1.history import RANGE_DOC, Cursor, Since, Until, utc
 from gateway.auth.http import CurrentUser, authenticator
 from gateway.control.errors import NotFound
-from gateway.store.engine import Database
 from gateway.store.records import NotFoundError
 from gateway.store.search import CallSearch
 from gateway.store.voicemail import (
@@ -101,8 +100,7 @@ def _store(request: Request) -> VoicemailStore:
         search: CallSearch | None = request.app.state.search
         if search is None:
             raise HTTPException(503, "no call records store configured")
-        db: Database = search._db  # the call records' database: messages are call records
-        store = request.app.state.voicemail = VoicemailStore(db)
+        store = request.app.state.voicemail = VoicemailStore(search.database)
     return store
 
 
