@@ -123,13 +123,6 @@ class Metrics:
             ["worker", "code"],
             registry=r,
         )
-        self.foreign_requests = Counter(
-            "contactgw_worker_foreign_requests_total",
-            "SIP requests a worker refused (403) because they came from neither the edge "
-            "nor workers.sip_allow: a scanner or a misrouted peer reaching a worker port",
-            ["worker"],
-            registry=r,
-        )
         self.recording_failures = Counter(
             "contactgw_recording_failures_total",
             "Calls whose recording could not be finished, by reason (disk_full, io_error, "
@@ -195,9 +188,6 @@ class Metrics:
 
     def invite_refused(self, *, worker: str, code: int) -> None:
         self.invites_refused.labels(worker=worker, code=str(code)).inc()
-
-    def foreign_requests_refused(self, *, worker: str, count: int) -> None:
-        self.foreign_requests.labels(worker=worker).inc(count)
 
     def recording_failed(self, reason: str) -> None:
         self.recording_failures.labels(reason=reason).inc()

@@ -16,7 +16,6 @@ from gateway.edge.settings import EdgeSettings, TrunkSource, WorkerDestination
 from gateway.events.catalogue import QueueKpi
 from gateway.ipc import protocol as p
 from gateway.settings import Action, AgentSettings, QueueSettings, RoutingSettings, Settings
-from gateway.sip.sources import edge_entry
 from gateway.supervisor.config import PoolConfig
 
 DEFAULT_MUSIC, DEFAULT_GREETING = "music", "greeting"
@@ -146,9 +145,6 @@ def pool_config(settings: Settings, log_dir: Path) -> PoolConfig:
         codecs=tuple(settings.sip.codecs),
         log_dir=str(log_dir),
         python=sys.executable,
-        # only the edge (and workers.sip_allow) may send requests to a worker
-        sip_allow=(edge_entry(settings.sip.listen_address, settings.sip.listen_port),)
-        + tuple(str(source) for source in w.sip_allow),
     )
 
 

@@ -251,8 +251,6 @@ class ControlPlane:
                 asyncio.get_running_loop().create_task(self._worker_lost(pe.worker_id))
             case p.RegistrationState():
                 self.trunks.on_registration_state(event)
-            case p.ForeignRequests():  # no call: a counter (docs/worker.md)
-                self.metrics.foreign_requests_refused(worker=pe.worker_id, count=event.count)
             case _:  # the call events; the switchboard ignores capacity reports
                 self.calls.on_worker_event(pe.worker_id, event)
 

@@ -395,16 +395,6 @@ class CallRejected:
     from_uri: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ForeignRequests:
-    """SIP requests refused (403) because they came from neither the edge nor a
-    ``workers.sip_allow`` source; ``count`` since the last report, at most one a second."""
-
-    NAME: ClassVar[str] = "foreign_requests"
-    count: int
-    last_source: str = ""
-
-
 Event = (
     IncomingCall
     | LegStateChanged
@@ -415,7 +405,6 @@ Event = (
     | Capacity
     | RegistrationState
     | CallRejected
-    | ForeignRequests
 )
 
 

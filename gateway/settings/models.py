@@ -118,8 +118,6 @@ class WorkerSettings(Model):
     callers_per_worker: Annotated[int, Field(ge=1, le=2)] = 2
     first_sip_port: Port = 5100
     rtp_ports_per_worker: Annotated[int, Field(ge=4)] = 16
-    # who else may send SIP requests to workers besides the edge (docs/worker.md)
-    sip_allow: tuple[SourceNetwork, ...] = ()
 
     @model_validator(mode="after")
     def _enough_rtp(self) -> WorkerSettings:

@@ -15,8 +15,6 @@ from typing import Any, Protocol
 
 import pjsua2 as pj  # type: ignore[import-untyped]
 
-from gateway.sip.sources import AllowedSource
-
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
@@ -31,8 +29,6 @@ class WorkerConfig:
     max_registrations: int = 5  # PJSUA_MAX_ACC is 8 and the 9th aborts: stay well below
     log_level: int = 0
     user_agent: str = "contactgw-worker"
-    # who may send requests (the edge, workers.sip_allow); empty: anyone (sources.py)
-    sip_allow: tuple[AllowedSource, ...] = ()
 
     @property
     def advertised(self) -> str:
@@ -90,7 +86,7 @@ def media_transport_config(cfg: WorkerConfig) -> pj.TransportConfig:
 
 
 class EndpointListener(Protocol):
-    def on_rejected(self, message: str, code: int, reason: str, source: str) -> None: ...
+    def on_rejected(self, message: str, code: int, reason: str) -> None: ...
 
 
 class AccountListener(Protocol):
@@ -108,8 +104,7 @@ class GatewayEndpoint(pj.Endpoint):  # type: ignore[misc]
         self._listener = listener
 
     def onRejectedIncomingCall(self, prm: Any) -> None:
-        rdata = prm.rdata
-        self._listener.on_rejected(rdata.wholeMsg, prm.statusCode, prm.reason, rdata.srcAddress)
+        self._listener.on_rejected(prm.rdata.wholeMsg, prm.statusCode, prm.reason)
 
 
 class GatewayAccount(pj.Account):  # type: ignore[misc]

@@ -36,7 +36,6 @@ from typing import Any
 import pjsua2 as pj  # type: ignore[import-untyped]
 
 from gateway.ipc import protocol as p
-from gateway.logsafe import printable
 from gateway.sip import handlers, invite
 from gateway.sip.accounts import Accounts
 from gateway.sip.bridges import Bridges
@@ -52,40 +51,12 @@ from gateway.sip.legs import Leg
 from gateway.sip.loop import Scheduler
 from gateway.sip.media import PLAYER_GRACE_S, RecordingWatch, RetiredPlayers
 from gateway.sip.pjerrors import PJ_ERROR
-from gateway.sip.sources import RefusalLog, RefusalPacer, Sources
 
 log = logging.getLogger(__name__)
 
 STATS_EVERY = 1.0
 HANGUP_WAIT_S = 2.0
 RECORDING_WAIT_S = 2.0
-
-
-def _answer_quietly(call: Any, code: int) -> None:
-    op = pj.CallOpParam()
-    op.statusCode = code
-    try:
-        call.answer(op)
-    except PJ_ERROR:
-        pass  # the caller gave up (CANCEL) in between
-
-
-class RefusedCall(pj.Call):  # type: ignore[misc]
-    """The pjsua call of a refused foreign INVITE: held until pjsua disconnects it (an
-    early drop would answer it 500 inside ``onIncomingCall``), and never reported."""
-
-    def __init__(self, acc: Any, call_id: int, ended: Callable[[RefusedCall], None]) -> None:
-        super().__init__(acc, call_id)
-        self._ended = ended
-        self.serial = 0
-
-    def onCallState(self, prm: Any) -> None:
-        try:
-            state = self.getInfo().state
-        except PJ_ERROR:
-            return
-        if state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            self._ended(self)  # drop the reference inside DISCONNECTED (ARCHITECTURE.md 5)
 
 
 class SipState:
@@ -104,10 +75,6 @@ class SipState:
         self.ep: GatewayEndpoint | None = None
         self._leg_seq = itertools.count(1)
         self._next_stats = 0.0
-        self.sources = Sources(cfg.sip_allow)
-        self.refused: dict[int, RefusedCall] = {}  # pjsua call id -> foreign INVITE
-        self.foreign = RefusalLog()
-        self.pacer = RefusalPacer()
 
     @property
     def worker_id(self) -> str:
@@ -138,9 +105,6 @@ class SipState:
         if now >= self._next_stats:
             self._next_stats = now + STATS_EVERY
             self._sample_stats()
-            refused = self.foreign.take_unreported()
-            if refused:  # the counter, at most once a second however many came
-                self.emit(p.ForeignRequests(refused, self.foreign.last_source))
 
     def idle(self) -> bool:
         return not self.legs
@@ -150,10 +114,10 @@ class SipState:
         ep = self.ep
         assert ep is not None
         try:
-            if self.legs or self.refused:
+            if self.legs:
                 ep.hangupAllCalls()
                 deadline = time.monotonic() + HANGUP_WAIT_S
-                while (self.legs or self.refused) and time.monotonic() < deadline:
+                while self.legs and time.monotonic() < deadline:
                     ep.libHandleEvents(50)
             self._close_remaining()
             deadline = time.monotonic() + RECORDING_WAIT_S  # recorders finish their headers
@@ -183,7 +147,6 @@ class SipState:
         for leg in list(self.legs.values()):
             leg.close(0, "shutdown")
         self.legs.clear()
-        self.refused.clear()
 
     # ----------------------------------------------------------------- LegHost
     def emit(self, event: p.Event) -> None:
@@ -221,9 +184,6 @@ class SipState:
 
     # ----------------------------------------------------------------- listeners
     def on_incoming(self, acc: GatewayAccount, call_id: int, message: str, source: str) -> None:
-        if not self.sources.allows(source):
-            self._refuse_foreign(acc, call_id, source)
-            return
         leg = Leg(self, acc, self.new_leg_id("in"), call_id)
         self.legs[leg.leg_id] = leg  # strong ref from the very first callback
         if self.draining:
@@ -245,42 +205,17 @@ class SipState:
         def answer() -> None:
             leg = self.legs.get(leg_id)
             if leg is not None and not leg.closed:
-                _answer_quietly(leg, code)
+                op = pj.CallOpParam()
+                op.statusCode = code
+                try:
+                    leg.answer(op)
+                except PJ_ERROR:
+                    pass  # the caller gave up (CANCEL) in between
 
-        self.call_later(self.pacer.delay(time.monotonic()), answer)  # see RefusalPacer
+        self.call_later(0, answer)
 
-    def _refuse_foreign(self, acc: GatewayAccount, call_id: int, source: str) -> None:
-        """An INVITE from neither the edge nor ``sip_allow``: 403 on the next loop turn
-        (as ``_refuse``; paced, see ``RefusalPacer``), through a ``RefusedCall`` that is
-        no leg -- no event, no record, no capacity change; counted, and logged at most
-        once a minute."""
-        refused = RefusedCall(acc, call_id, self._refused_ended)
-        self.refused[call_id] = refused  # strong ref until DISCONNECTED, as for a leg
-        self._note_foreign(source)
-        serial = refused.serial = next(self._leg_seq)
-
-        def answer() -> None:  # by id, not by object: a timer must not keep the Call alive
-            held = self.refused.get(call_id)
-            if held is not None and held.serial == serial:
-                _answer_quietly(held, 403)
-
-        self.call_later(self.pacer.delay(time.monotonic()), answer)
-
-    def _refused_ended(self, call: RefusedCall) -> None:
-        for key, held in list(self.refused.items()):
-            if held is call:
-                del self.refused[key]
-
-    def on_rejected(self, message: str, code: int, reason: str, source: str) -> None:
-        if not self.sources.allows(source):  # pjsua's 486 (slots full) to a foreign INVITE
-            self._note_foreign(source)
-            return
+    def on_rejected(self, message: str, code: int, reason: str) -> None:
         self.emit(invite.call_rejected(message, code, reason))
-
-    def _note_foreign(self, source: str) -> None:
-        line = self.foreign.refused(source, time.monotonic())
-        if line is not None:
-            log.warning("%s %s", self.cfg.worker_id, printable(line))
 
     def on_reg_state(self, acc: GatewayAccount, code: int, reason: str, expires: int) -> None:
         if self.accounts.is_local(acc):

@@ -33,7 +33,6 @@ from gateway.ipc.transport import Connection, connect
 from gateway.logsafe import printable
 from gateway.sip.endpoint import WorkerConfig
 from gateway.sip.loop import OwnerThread
-from gateway.sip.sources import parse_list
 from gateway.sip.state import SipState
 
 log = logging.getLogger("gateway.worker")
@@ -64,13 +63,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--max-legs", type=int, default=4)
     ap.add_argument("--grace", type=float, default=30.0, help="SIGTERM: seconds before hang-up")
     ap.add_argument("--log-level", type=int, default=0, help="pjsua2 log level (0-6)")
-    ap.add_argument(
-        "--sip-allow",
-        type=parse_list,
-        default=(),
-        help="comma-separated ADDR[/PREFIX][:PORT] that may send SIP requests (the edge); "
-        "others get 403 before any call exists. Default: anyone",
-    )
     return ap.parse_args(argv)
 
 
@@ -87,7 +79,6 @@ class WorkerProcess:
             codecs=tuple(c.strip() for c in args.codecs.split(",") if c.strip()),
             max_legs=args.max_legs,
             log_level=args.log_level,
-            sip_allow=tuple(args.sip_allow),
         )
         self.conn: Connection | None = None
         self.owner: OwnerThread | None = None

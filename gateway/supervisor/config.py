@@ -34,9 +34,6 @@ class PoolConfig:
     start_timeout: float = 20.0
     drain_grace: float = 30.0
     log_level: int = 0  # pjsua2 log level inside workers
-    # ADDR[/PREFIX][:PORT] that may send SIP requests to workers (the edge, then
-    # workers.sip_allow); empty: anyone, for a pool without an edge (gateway/sip/sources.py)
-    sip_allow: tuple[str, ...] = ()
     log_dir: str | None = None  # worker stderr goes to <log_dir>/<id>.log (else inherited)
     python: str = sys.executable
     cwd: str | None = None

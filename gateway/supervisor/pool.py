@@ -219,8 +219,6 @@ class WorkerPool:
         ]
         if cfg.public_address:
             args += ["--public-address", cfg.public_address]
-        if cfg.sip_allow:
-            args += ["--sip-allow", ",".join(cfg.sip_allow)]
         env = dict(os.environ, CONTACTGW_WORKER_TOKEN=self._token)
         stderr: IO[bytes] | None = None
         if cfg.log_dir:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -42,7 +43,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 SIP_RANGE, RTP_RANGE = (30000, 30999), (56000, 57999)
 SEED, COUNT = sip_fuzz.seed(), sip_fuzz.count()
 DID = "+15550100100"
-AS_EDGE_PORT = block(SIP_RANGE, 1, align=1)  # a sender the workers accept (sip_allow)
+TARGET = sip_fuzz.Target("127.0.0.1", 5060, "127.0.0.1", 5070)  # a case's kind needs no port
 ROUTING: dict[str, Any] = {
     "region": "US",
     "dids": [{"number": DID, "queue": "sales"}],
@@ -98,11 +99,7 @@ async def gw(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway]
         tmp_path_factory.mktemp("fuzz"),
         ROUTING,
         workers=2,
-        # the large-INVITE test speaks to a worker as the edge would: workers.sip_allow
-        overrides={
-            "edge": {"pike_density": 100000},
-            "workers": {"sip_allow": [f"127.0.0.1:{AS_EDGE_PORT}"]},
-        },
+        overrides={"edge": {"pike_density": 100000}},
         sip_range=SIP_RANGE,
         rtp_range=RTP_RANGE,
     )
@@ -167,18 +164,22 @@ async def test_fuzz_at_the_edge_and_a_worker_changes_nothing(
     assert await gw.get("/cdr?limit=5") == [], "a call record for the edge's fuzz"
 
     await fuzz(gw, gw.worker_port, 1)  # w1
-    # A worker takes requests only from the edge (docs/worker.md, "Who may send to a
-    # worker"): every INVITE of this fuzz, however mutated, got 403 before any call
-    # existed -- no call, no record, only the counter.
-    assert await gw.get("/calls") == []
-    assert await gw.get("/cdr?limit=5") == [], "a call record for the worker's fuzz"
 
-    async def refused() -> float:
-        return await gw.metric("contactgw_worker_foreign_requests_total", worker="w1")
+    async def calls_over() -> bool:  # the announcements of such calls end by themselves
+        return await gw.get("/calls") == []
 
-    assert await gw.wait_for("the fuzz's INVITEs counted", refused, timeout=5) > 0
-    worker_log = "".join(f.read_text(errors="replace") for f in gw.tmp.rglob("logs/w1.log"))
-    assert 1 <= worker_log.count("from sources other than the edge") <= 2  # once a minute
+    await gw.wait_for("the fuzz's calls over", calls_over, timeout=20)
+    # A worker takes INVITEs from whoever reaches its port (docs/reliability.md): a mutant
+    # pjsip still parses as a whole INVITE (headers reordered or duplicated, a hostile but
+    # quoted display name) is a call to an unknown number by SIP's rules, and must get just
+    # that: announcement, 404, a record saying so. Anything else is a false record.
+    for row in await gw.get("/cdr?limit=200"):
+        case = re.fullmatch(rf"fuzz-{SEED + 1}-(\d+)@fuzz\.invalid", row["sip_call_id"])
+        if case:  # (a mutated Call-ID names no case)
+            assert sip_fuzz.case(SEED + 1, int(case[1]), TARGET).seed_name == "INVITE", row
+        assert (row["disposition"], row["caller_sip_code"], row["did"]) == (
+            "unknown_did", 404, "+15559990000"), row  # fmt: skip
+        assert (row["agent"], row["offers"], row["queue"]) == (None, [], None), row
 
     after = descendants(gw.proc.pid)
     gone = {pid: cmd for pid, cmd in before.items() if after.get(pid) != cmd}
@@ -193,9 +194,10 @@ async def test_fuzz_at_the_edge_and_a_worker_changes_nothing(
 async def test_an_invite_larger_than_a_workers_buffer_is_refused_not_cut(gw: Gateway) -> None:
     """pjsip reads a datagram into 4000 bytes and parsed what fit: a 4.6 KB INVITE straight
     to a worker became a call (183, announcement, 404, a record) made of its first 4000
-    bytes. Found by this fuzz; the worker now answers 513 and nothing is recorded. (Sent
-    from the source the gateway's ``workers.sip_allow`` admits: from any other, 403.)"""
-    target = sip_fuzz.Target("127.0.0.1", gw.worker_port + 1, "127.0.0.1", AS_EDGE_PORT)
+    bytes. Found by this fuzz; the worker now answers 513 and nothing is recorded."""
+    target = sip_fuzz.Target(
+        "127.0.0.1", gw.worker_port + 1, "127.0.0.1", block(SIP_RANGE, 1, align=1)
+    )
     m = sip_fuzz.SEEDS["INVITE"](target, "cut-off@fuzz.invalid", random.Random(1))
     m.headers.append(("X-Pad", "x" * 3990))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
