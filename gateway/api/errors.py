@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.auth.errors import AuthError, Forbidden, InvalidUser, Unauthenticated
+from gateway.auth.errors import AuthError, AuthUnavailable, Forbidden, InvalidUser, Unauthenticated
 from gateway.control.errors import Conflict, ControlError, InvalidRequest, NotFound
 from gateway.store.search import InvalidQuery
 from gateway.store.stats import InvalidRange
@@ -27,6 +27,7 @@ HTTP_STATUS: dict[type[Exception], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     InvalidUser: 422,
+    AuthUnavailable: 503,  # the user database is away: try again, not "you are nobody"
     InvalidQuery: 422,  # a read the store cannot serve: a foreign cursor, an empty range
     InvalidRange: 422,
 }
@@ -53,6 +54,7 @@ COMMON_ERRORS: Responses = {
     401: error_doc("no token, or an unknown or revoked one (routes that need a token)"),
     403: error_doc("the token's role lacks the route's permission"),
     422: error_doc("an invalid parameter: the reason lists the valid values"),
+    503: error_doc("the user database is unreachable and the token is not known yet (Retry-After)"),
 }
 NOT_FOUND: Responses = {404: error_doc("no such agent, call or file")}
 CONFLICT: Responses = {409: error_doc("the agent's state does not allow it")}
@@ -67,6 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
             body["missing_permission"] = exc.permission
         if isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, AuthUnavailable):
+            headers["Retry-After"] = "5"
         return JSONResponse(body, status, headers=headers)
 
     app.add_exception_handler(ControlError, handle)

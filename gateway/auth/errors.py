@@ -3,9 +3,11 @@
     AuthError
     ├── Unauthenticated   no token, an unknown one, or a revoked one
     ├── Forbidden         a known token whose role lacks the permission (names it)
+    ├── AuthUnavailable   the user database cannot be asked (and the token is not cached)
     └── InvalidUser       a user or token request the CLI refuses (bad role, name...)
 
-gateway/api/errors.py maps them to HTTP (401 with ``WWW-Authenticate: Bearer``, 403).
+gateway/api/errors.py maps them to HTTP (401 with ``WWW-Authenticate: Bearer``, 403,
+503 with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -26,4 +28,8 @@ class Forbidden(AuthError):
 
 
 class InvalidUser(AuthError):
+    pass
+
+
+class AuthUnavailable(AuthError):
     pass

@@ -13,6 +13,11 @@ keeps working while the database is unreachable). With no user and no admin toke
 the API is open, as in the embedded quick-start: every request acts as the
 `ANONYMOUS` admin, and `announce` logs a warning at start.
 
+While the database cannot be asked (PostgreSQL restarting, SQLite locked past its
+timeout), a token seen before keeps its last known principal (the cache entry is used
+past its TTL) and a token never seen gets `AuthUnavailable` (503), never a 401 or a 500:
+the API of a gateway whose calls go on through a database outage stays usable.
+
 ``last_used_at`` is written at most every `TOUCH_EVERY` seconds per token, in a
 background task: no request waits for a write lock to record that it happened.
 """
@@ -27,7 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.auth.errors import Unauthenticated
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.auth.errors import AuthUnavailable, Unauthenticated
 from gateway.auth.permissions import Role
 from gateway.auth.tokens import hash_token, matches, token_id
 from gateway.store.engine import Database
@@ -36,6 +43,9 @@ from gateway.store.users import AuditEntry, AuditStore, UserStore
 log = logging.getLogger("gateway.auth")
 
 CACHE_TTL = 0.5  # seconds
+# what a database that cannot be asked raises (driver errors are wrapped by SQLAlchemy;
+# a refused connection or a timeout may surface as it is)
+UNREACHABLE = (SQLAlchemyError, OSError, TimeoutError)
 CACHE_SIZE = 4096
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -95,7 +105,12 @@ class Authenticator:
             return False
         now = self._monotonic()
         if self._auth_on is None or now >= self._auth_on[0]:
-            on = await self._users.any_user()
+            try:
+                on = await self._users.any_user()
+            except UNREACHABLE as exc:
+                if self._auth_on is None:
+                    raise AuthUnavailable(f"the user database is unreachable: {exc}") from exc
+                return self._auth_on[1]  # as it was when last asked
             if self._auth_on is not None and on != self._auth_on[1]:
                 log.warning("API authentication is now %s", "on" if on else "off (no users)")
             self._auth_on = (now + self._ttl, on)
@@ -120,7 +135,12 @@ class Authenticator:
         cached = self._tokens.get(key)
         if cached is not None and now < cached[0]:
             return cached[1]
-        principal = await self._from_store(token)
+        try:
+            principal = await self._from_store(token)
+        except UNREACHABLE as exc:
+            if cached is not None:
+                return cached[1]  # stale, but the database cannot say otherwise now
+            raise AuthUnavailable(f"the user database is unreachable: {exc}") from exc
         if len(self._tokens) >= CACHE_SIZE:
             self._tokens.clear()
         self._tokens[key] = (now + self._ttl, principal)

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from gateway.auth import ANONYMOUS, Authenticator, InvalidUser, Principal, Role, UserAdmin
-from gateway.auth.errors import Unauthenticated
+from gateway.auth.errors import AuthUnavailable, Unauthenticated
 from gateway.auth.service import ADMIN_TOKEN, CACHE_TTL
 from gateway.store import Database
 from gateway.store.engine import create_engine
@@ -177,3 +178,44 @@ async def test_an_audit_write_waits_out_a_briefly_locked_database(tmp_path: Path
         release.join()
         locker.close()
         await db.close()
+
+
+class _Unreachable:
+    """The user store of a database that cannot be asked (PostgreSQL away)."""
+
+    async def any_user(self) -> bool:
+        raise sqlite3_error()
+
+    async def token_owner(self, _tid: str) -> None:
+        raise sqlite3_error()
+
+
+def sqlite3_error() -> Exception:
+    return OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
+
+
+async def test_a_database_outage_keeps_known_tokens_and_answers_503_for_new_ones(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = UserAdmin(db, actor="cli:test")
+    known = await admin.add("sup", "supervisor")
+    unseen = await admin.add("qa2", "qa")
+    clock = Clock()
+    auth = auth_for(db, clock)
+    assert (await auth.authenticate(known.token)).name == "sup"
+    monkeypatch.setattr(auth, "_users", _Unreachable())
+    clock.t += CACHE_TTL * 10  # every cache entry expired: the store would be asked
+    assert (await auth.authenticate(known.token)).name == "sup"  # last known principal
+    with pytest.raises(AuthUnavailable, match="unreachable"):
+        await auth.authenticate(unseen.token)
+    with pytest.raises(Unauthenticated):  # no token is still no token
+        await auth.authenticate(None)
+
+
+async def test_a_database_that_cannot_be_asked_at_all_is_503_not_500(tmp_path: Path) -> None:
+    broken = Database.open(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'gw.db'}")
+    try:
+        with pytest.raises(AuthUnavailable):
+            await auth_for(broken, Clock()).authenticate("cgw_x.y")
+    finally:
+        await broken.close()
