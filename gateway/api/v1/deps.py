@@ -1,8 +1,9 @@
 """Dependencies of the v1 routers: the stores (set on `app.state` by `create_app`) and the
-row restriction of an agent user (`OwnRows`)."""
+row restriction of an agent user (`OwnRows`), and a call id from a path (`call_key`)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -10,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from gateway.auth.http import CurrentUser
 from gateway.auth.permissions import route_permission, rows_agent
+from gateway.control.errors import NotFound
 from gateway.store.search import CallSearch
 from gateway.store.stats import StatsStore
 
@@ -45,3 +47,11 @@ MaybeSearch = Annotated[CallSearch | None, Depends(_maybe_search)]
 StatsDep = Annotated[StatsStore, Depends(_stats)]
 # the agent whose rows alone this user may see on this route; None: every row
 OwnRows = Annotated[str | None, Depends(_own_rows)]
+
+
+def call_key(call_id: str) -> uuid.UUID:
+    """A call id from a path; one that is no UUID names no call (404, as an unknown one)."""
+    try:
+        return uuid.UUID(call_id)
+    except ValueError:
+        raise NotFound(f"no call {call_id!r}") from None

@@ -9,7 +9,6 @@ as if it did not exist.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,7 +18,7 @@ from fastapi.responses import Response
 from gateway.api.errors import Responses, error_doc
 from gateway.api.params import NO_NUL, Integer, IsoDateTime
 from gateway.api.ranges import file_response
-from gateway.api.v1.deps import MaybeSearch, OwnRows, SearchDep
+from gateway.api.v1.deps import MaybeSearch, OwnRows, SearchDep, call_key
 from gateway.api.v1.models import CallDetail, CallItem, CallPageOut, RecordingItem, RecordingPage
 from gateway.api.v1.qa import agent_may_hear
 from gateway.auth.http import CurrentUser, authenticator
@@ -62,13 +61,6 @@ def restrict(agent: str | None, own: str | None) -> str | None:
     if own is None:
         return agent
     return own if agent in (None, own) else ""  # "": no agent has that id
-
-
-def call_key(call_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(call_id)
-    except ValueError:
-        raise NotFound(f"no call {call_id!r}") from None
 
 
 RANGE_DOC: Responses = {

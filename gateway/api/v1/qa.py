@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 
 from gateway.api.errors import Responses, error_doc
 from gateway.api.params import NO_NUL, Integer
-from gateway.api.v1.deps import OwnRows
+from gateway.api.v1.deps import OwnRows, call_key
 from gateway.api.v1.qa_models import (
     AcknowledgementIn,
     CalibrationOut,
@@ -107,13 +107,6 @@ async def agent_may_hear(request: Request, call: CallRecord, agent: str) -> bool
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _call_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"no call {value!r}") from None
 
 
 def _filter_id(value: str | None) -> uuid.UUID | None:
@@ -292,7 +285,7 @@ def _evaluations(app: FastAPI) -> None:
         form = _form(record)
         answers = _answers(form, body.answers, complete=body.submit)
         s = score(form, answers)
-        call_id, now = _call_id(body.call_id), _now()
+        call_id, now = call_key(body.call_id), _now()
         try:
             e = await _found(store.create(call_id, record.id, reviewer=user.name,
                                           answers=body.answers, score=s.percent,
@@ -397,7 +390,7 @@ def _remarks(app: FastAPI) -> None:
     async def list_remarks(
         call_id: str, store: Store, own: OwnRows, request: Request
     ) -> list[RemarkOut]:
-        key = _call_id(call_id)
+        key = call_key(call_id)
         await own_call(request, key, own)
         return [RemarkOut.of(r) for r in await store.remarks(key)]
 
@@ -406,7 +399,7 @@ def _remarks(app: FastAPI) -> None:
     async def add_remark(
         call_id: str, body: RemarkIn, store: Store, user: CurrentUser
     ) -> RemarkOut:
-        r = await _found(store.add_remark(_call_id(call_id), author=user.name,
+        r = await _found(store.add_remark(call_key(call_id), author=user.name,
                                           offset_seconds=body.offset_seconds, text=body.text,
                                           evaluation_id=body.evaluation_id, now=_now()))  # fmt: skip
         return RemarkOut.of(r)
@@ -414,7 +407,7 @@ def _remarks(app: FastAPI) -> None:
     @app.delete(f"{calls}/remarks/{{remark_id}}", tags=["qa"], status_code=204,
                 responses=MISSING, summary="Delete one of your own remarks")  # fmt: skip
     async def delete_remark(call_id: str, remark_id: Id, store: Store, user: CurrentUser) -> None:
-        await _found(store.delete_remark(_call_id(call_id), remark_id, author=user.name))
+        await _found(store.delete_remark(call_key(call_id), remark_id, author=user.name))
 
     @app.get(
         f"{calls}/calibration",
@@ -431,7 +424,7 @@ def _remarks(app: FastAPI) -> None:
         form: Annotated[str | None, Query(max_length=128, pattern=NO_NUL)] = None,
         version: Annotated[Integer | None, Query(ge=1, le=INT32)] = None,
     ) -> CalibrationOut:
-        return await calibration_of(store, _call_id(call_id), form, version)
+        return await calibration_of(store, call_key(call_id), form, version)
 
 
 async def calibration_of(
