@@ -66,6 +66,7 @@ class Call(Base):
         CheckConstraint(_one_of("disposition", DISPOSITIONS), name="disposition"),
         Index("ix_calls_queue_arrived", "queue", "arrived_at"),
         Index("ix_calls_voicemail_box_arrived", "voicemail_box", "arrived_at"),
+        Index("ix_calls_caller_arrived", "caller", "arrived_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -101,6 +102,13 @@ class Call(Base):
     voicemail_handled_by: Mapped[str | None] = mapped_column(NulFreeString(64))
     voicemail_handled_at: Mapped[datetime | None]
     voicemail_note: Mapped[str | None] = mapped_column(NulFreeText)
+    # agent desktop (gateway/store/wrapup.py): the From display name for the screen-pop, and
+    # the handling agent's wrap-up code (one of the queue's wrapup_codes) and notes
+    caller_name: Mapped[str | None] = mapped_column(NulFreeString(255))
+    wrapup_code: Mapped[str | None] = mapped_column(NulFreeString(64))
+    wrapup_notes: Mapped[str | None] = mapped_column(NulFreeText)
+    wrapup_by: Mapped[str | None] = mapped_column(NulFreeString(64))
+    wrapup_at: Mapped[datetime | None]
 
 
 class CallOffer(Base):
