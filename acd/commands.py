@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from acd.callback_events import CallbackKept, CallbackRemoved
 from acd.model import TerminalAction
 from acd.states import AgentState
 
@@ -115,4 +116,6 @@ Command = (
     | CallQueued
     | CallAbandoned
     | AgentStateChanged
+    | CallbackKept
+    | CallbackRemoved
 )

@@ -43,6 +43,13 @@ from typing import Any
 
 from acd import commands as cmd
 from acd import events as ev
+from acd.callback import CallbackDesk
+from acd.callback_events import (
+    CallbackCancelled,
+    CallbackDueTimer,
+    CallbackQueued,
+    CallbackRequested,
+)
 from acd.engine_views import AgentView, CallView, agent_view, call_view
 from acd.errors import ClockError
 from acd.kpi import QueueKpis
@@ -68,7 +75,9 @@ class Engine:
         self._roster = roster = Roster(self.settings, self._out, seq)
         self._calls = calls = Waitlist(self.settings, roster.queues, self._timers, self._out, seq)
         self._matcher = Matcher(self.settings, roster, calls, self._timers, self._out, seq)
+        desk = CallbackDesk(roster.queues, calls, self._matcher, self._timers, self._out, seq)
         self._now = -math.inf
+        self._desk_due = desk.due
         self._handlers: dict[type, Callable[[Any, float], None]] = {
             ev.AddQueue: self._add_queue,
             ev.UpdateQueue: self._update_queue,
@@ -87,6 +96,9 @@ class Engine:
             ev.OfferFailed: self._offer_failed,
             ev.ConversationEnded: self._conversation_ended,
             ev.Tick: lambda e, now: None,
+            CallbackRequested: desk.requested,
+            CallbackQueued: desk.queued,
+            CallbackCancelled: desk.cancelled,
         }
 
     # ================================================================ public API
@@ -181,6 +193,8 @@ class Engine:
                 freed = matcher.cancel_offers(call, at, "max-wait")
                 matcher.overflow(call, "max-wait", at)
                 matcher.ready_all(freed, at)
+            elif isinstance(t, CallbackDueTimer):
+                self._desk_due(t, at)
             elif isinstance(t, RelaxTimer):
                 if self._calls.relax(call):
                     matcher.match_call(call, at)

@@ -33,6 +33,8 @@ class CallView:
     requirement: Requirement  # current, after relaxation
     offered_to: tuple[str, ...]
     agent_id: str | None  # once connected
+    callback: bool = False  # a queued callback entry (acd.callback)
+    not_before: float = 0.0  # a callback entry is not offered before this time
 
 
 def agent_view(a: AgentRt) -> AgentView:
@@ -47,5 +49,5 @@ def call_view(c: CallRt) -> CallView:
     q = c.queue
     return CallView(
         c.call_id, c.state, q.queue_id if q else "", c.priority, c.arrival, c.req,
-        tuple(c.offers), c.agent_id,
+        tuple(c.offers), c.agent_id, c.callback, c.not_before,
     )  # fmt: skip

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from acd.callback_events import CallbackCancelled, CallbackQueued, CallbackRequested
 from acd.errors import ConfigError
 from acd.model import AgentConfig, QueueConfig
 
@@ -179,4 +180,7 @@ Event = (
     | OfferFailed
     | ConversationEnded
     | Tick
+    | CallbackRequested
+    | CallbackQueued
+    | CallbackCancelled
 )

@@ -76,15 +76,15 @@ class Matcher:
     def check_leave(self, queues: list[QueueRt], now: float) -> None:
         """Leave-when-empty: send the QUEUED callers of emptied queues to overflow."""
         for q in self._roster.emptied(list(queues)):
-            for call in [c for c in q.waiting if c.state is _CS.QUEUED]:
-                self.overflow(call, "empty", now)
+            for call in [c for c in q.waiting if c.state is _CS.QUEUED and not c.callback]:
+                self.overflow(call, "empty", now)  # a callback waits for staff: no caller
 
     # ================================================================ call side
     def match_call(self, call: CallRt, now: float) -> None:
         """Call-side matching for a QUEUED call."""
         q = call.queue
         assert q is not None
-        if not q.idle:
+        if not q.idle or (call.callback and now < call.not_before):
             return
         members, req = q.members, call.req
         strategy = q.config.strategy
@@ -104,6 +104,8 @@ class Matcher:
                 if len(candidates) >= cap:
                     break
         chosen = pick(q, candidates, self._rng)
+        if call.callback:  # one agent at a time, even in ring-all: never placed twice
+            chosen = chosen[:1]
         if chosen:
             self._offer(call, chosen, now)
 
@@ -116,7 +118,7 @@ class Matcher:
             self._roster.to(a, pending.trigger, now, pending.reason)
             self.check_leave(a.queues, now)
             return
-        call = self._best_call_for(a)
+        call = self._best_call_for(a, now)
         if call is not None:
             self._offer(call, [a], now)
             return
@@ -127,7 +129,7 @@ class Matcher:
             if a.state is _AS.AVAILABLE:
                 self.agent_ready(a, now)
 
-    def _best_call_for(self, a: AgentRt) -> CallRt | None:
+    def _best_call_for(self, a: AgentRt, now: float) -> CallRt | None:
         best: CallRt | None = None
         best_key: tuple[int, tuple[int, float, int]] | None = None
         skills = a.skills
@@ -136,6 +138,8 @@ class Matcher:
                 continue
             weight = -q.config.weight
             for call in q.waiting:  # sorted: the first eligible one is this queue's best
+                if call.callback and now < call.not_before:
+                    continue  # held back, keeping its place
                 if call.state is _CS.QUEUED and eligible(skills, call.req):
                     key = (weight, call.key)
                     if best_key is None or key < best_key:

@@ -77,10 +77,12 @@ class CallRt:
         "arrival",
         "call_id",
         "call_skills",
+        "callback",
         "entered",
         "entry",
         "hops",
         "key",
+        "not_before",
         "offers",
         "priority",
         "queue",
@@ -109,6 +111,8 @@ class CallRt:
         self.agent_id: str | None = None
         self.answered_at = 0.0
         self.hops = 0
+        self.callback = False  # a queued callback: nobody on the line (acd.callback)
+        self.not_before = 0.0  # a callback is not offered before this time
 
 
 def _call_key(call: CallRt) -> tuple[int, float, int]:

@@ -16,6 +16,8 @@ import heapq
 from collections.abc import Callable
 from typing import NamedTuple
 
+from acd.callback_events import CallbackDueTimer
+
 
 class OfferTimer(NamedTuple):
     """Ring timeout of one offer."""
@@ -53,7 +55,7 @@ class AnnounceTimer(NamedTuple):
     entry: int
 
 
-CallTimer = MaxWaitTimer | RelaxTimer | AnnounceTimer
+CallTimer = MaxWaitTimer | RelaxTimer | AnnounceTimer | CallbackDueTimer
 Timer = OfferTimer | WrapTimer | CallTimer
 Entry = tuple[float, int, Timer]  # (deadline, seq, timer)
 

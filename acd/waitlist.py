@@ -88,12 +88,12 @@ class Waitlist:
         cfg = q.config
         call.entry = token = next(self._seq)
         push, cid = self._timers.push, call.call_id
-        if cfg.max_wait is not None:
+        if cfg.max_wait is not None and not call.callback:
             push(call.entered + cfg.max_wait, MaxWaitTimer(cid, token))
         if call.relax_taken < len(cfg.relax_steps):
             push(call.entered + cfg.relax_steps[call.relax_taken].after_seconds,
                  RelaxTimer(cid, token))  # fmt: skip
-        if cfg.announce_every is not None:
+        if cfg.announce_every is not None and not call.callback:
             push(now + cfg.announce_every, AnnounceTimer(cid, token))
 
     def reconfigured(self, q: QueueRt, now: float) -> None:

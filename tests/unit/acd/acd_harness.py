@@ -28,7 +28,7 @@ class Acd:
             self.now = at
         out = self.engine.handle(event, self.now)
         self.log.extend(out)
-        check_invariants(self.engine)
+        check_invariants(self.engine, self.now)
         return out
 
     def tick(self, at: float) -> list[cmd.Command]:
@@ -60,7 +60,7 @@ def of_type(out: list[cmd.Command], kind: type) -> list[Any]:
     return [c for c in out if isinstance(c, kind)]
 
 
-def check_invariants(engine: Engine) -> None:
+def check_invariants(engine: Engine, now: float = float("inf")) -> None:
     """Ownership and work conservation (see acd.engine's docstring)."""
     holders: dict[str, str] = {}
     for call_id in engine.call_ids():
@@ -94,7 +94,8 @@ def check_invariants(engine: Engine) -> None:
         for call_id in engine.waiting(queue_id):
             call = engine.call(call_id)
             assert call is not None
-            if call.state is CallState.QUEUED:
+            held = call.callback and now < call.not_before  # keeps its place, not offered
+            if call.state is CallState.QUEUED and not held:
                 for a in idle:
                     assert not eligible(skills[a], call.requirement), (
                         f"{a} idle while eligible {call_id} waits in {queue_id}"
