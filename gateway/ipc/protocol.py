@@ -118,15 +118,32 @@ class Dial:
 
 @dataclass(frozen=True, slots=True)
 class Bridge:
-    """Connect the audio of two legs both ways (stops their playback). ``linked``: when
-    either leg ends, the worker hangs up the other (a conversation ends when a party
-    leaves, without waiting for a control-plane round trip)."""
+    """Connect the audio of two legs both ways (stops the playback of a leg that hears
+    the other). ``linked``: when either leg ends, the worker hangs up the other (a
+    conversation ends when a party leaves, without waiting for a control-plane round
+    trip). ``a_hears_b`` / ``b_hears_a`` false mute one direction (a listening
+    supervisor, see ``Mix``)."""
 
     NAME: ClassVar[str] = "bridge"
     RESULT: ClassVar[tuple[str, ...]] = ()
     a: str
     b: str
     linked: bool = True
+    a_hears_b: bool = True
+    b_hears_a: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Mix:
+    """Change which way the audio of a bridge flows (hold, supervisor modes); the
+    bridge, its link and any playback stay. ``bad_state`` if the legs are not bridged."""
+
+    NAME: ClassVar[str] = "mix"
+    RESULT: ClassVar[tuple[str, ...]] = ()
+    a: str
+    b: str
+    a_hears_b: bool
+    b_hears_a: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +169,8 @@ class RecordStart:
 
 @dataclass(frozen=True, slots=True)
 class RecordPause:
-    """Pause the leg's recording."""
+    """Pause the leg's recording: silence is written meanwhile, so the file keeps the
+    call's timeline (PCI pause, the agent's side on hold)."""
 
     NAME: ClassVar[str] = "record_pause"
     RESULT: ClassVar[tuple[str, ...]] = ()
@@ -250,6 +268,7 @@ Command = (
     | StopPlay
     | Dial
     | Bridge
+    | Mix
     | Unbridge
     | RecordStart
     | RecordPause

@@ -131,9 +131,20 @@ def _bridge(state: SipState, c: p.Bridge) -> Data:
     a, b = _leg(state, c.a), _leg(state, c.b)
     if a is b:
         raise BadArgs(state.worker_id, "cannot bridge a leg to itself")
-    a.stop_play()
-    b.stop_play()
-    state.bridges.join(a.leg_id, b.leg_id, c.linked)
+    if c.a_hears_b:
+        a.stop_play()
+    if c.b_hears_a:
+        b.stop_play()
+    state.bridges.join(a.leg_id, b.leg_id, c.linked, c.a_hears_b, c.b_hears_a)
+    a.reconnect()
+    return {}
+
+
+@handles(p.Mix)
+def _mix(state: SipState, c: p.Mix) -> Data:
+    a, b = _leg(state, c.a), _leg(state, c.b)
+    if not state.bridges.mix(a.leg_id, b.leg_id, c.a_hears_b, c.b_hears_a):
+        raise BadState(state.worker_id, f"legs {c.a!r} and {c.b!r} are not bridged")
     a.reconnect()
     return {}
 

@@ -53,6 +53,8 @@ class LegHost(Protocol):
 
     def bridged(self, leg_id: str) -> list[Leg]: ...
 
+    def hears(self, listener: str, source: str) -> bool: ...
+
     def retire_player(self, player: Any) -> None: ...
 
     def watch_recording(self, leg_id: str, path: str) -> None: ...
@@ -66,6 +68,27 @@ def _play_done(host: LegHost, leg_id: str, token: int) -> None:
         path = leg.player_path
         leg.stop_play()
         host.emit(p.PlaybackDone(leg_id, path))
+
+
+def _connect(source: Any, sink: Any, on: bool) -> None:
+    """Start or stop one direction (stopping one that is not connected is no error)."""
+    try:
+        if on:
+            source.startTransmit(sink)
+        else:
+            source.stopTransmit(sink)
+    except PJ_ERROR:
+        if on:
+            raise
+
+
+def _feed_recorder(aud: Any, recorder: Any, silent: bool) -> None:
+    """Connect a leg to its recorder, at level 0 when ``silent`` (measured: pjmedia then
+    writes zeros, keeping the timeline); reconnecting is how the level changes."""
+    _connect(aud, recorder, False)
+    prm = pj.AudioMediaTransmitParam()
+    prm.level = 0.0 if silent else 1.0
+    aud.startTransmit2(recorder, prm)
 
 
 class Leg(pj.Call):  # type: ignore[misc]
@@ -132,18 +155,20 @@ class Leg(pj.Call):  # type: ignore[misc]
         return None
 
     def reconnect(self) -> None:
+        """Make the bridge match the wish: player, recorder, and each bridged peer in
+        the directions the host's mix allows (a muted direction is disconnected)."""
         aud = self.audio()
         if aud is None:
             return
         if self.player is not None:
             self.player.startTransmit(aud)
-        if self.recorder is not None and not self.rec_paused:
-            aud.startTransmit(self.recorder)
+        if self.recorder is not None:
+            _feed_recorder(aud, self.recorder, self.rec_paused)
         for peer in self.host.bridged(self.leg_id):
             peer_aud = peer.audio()
             if peer_aud is not None:
-                aud.startTransmit(peer_aud)
-                peer_aud.startTransmit(aud)
+                _connect(peer_aud, aud, self.host.hears(self.leg_id, peer.leg_id))
+                _connect(aud, peer_aud, self.host.hears(peer.leg_id, self.leg_id))
 
     def disconnect_audio(self, peer: Leg) -> None:
         """Stop the audio between this leg and ``peer`` both ways (unbridge)."""
@@ -188,15 +213,14 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.reconnect()
 
     def record_pause(self, paused: bool) -> None:
+        """Paused, the recorder still takes the leg at level 0: it writes silence, so the
+        file keeps the call's timeline (a recorder with no source writes nothing)."""
         if self.recorder is None:
             raise LookupError("not recording")
         self.rec_paused = paused
         aud = self.audio()
         if aud is not None:
-            if paused:
-                aud.stopTransmit(self.recorder)
-            else:
-                aud.startTransmit(self.recorder)
+            _feed_recorder(aud, self.recorder, paused)
 
     def record_stop(self) -> None:
         if self.recorder is None:

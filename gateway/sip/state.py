@@ -162,6 +162,9 @@ class SipState:
         found = (self.legs.get(peer) for peer in self.bridges.peers(leg_id))
         return [leg for leg in found if leg is not None]
 
+    def hears(self, listener: str, source: str) -> bool:
+        return self.bridges.hears(listener, source)
+
     def retire_player(self, player: Any) -> None:
         self.players.retire(player, time.monotonic())
 
