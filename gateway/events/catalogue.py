@@ -30,6 +30,9 @@ AlertLevel = Literal["warning", "critical", "cleared"]
 RecordingRole = Literal["caller", "agent", "stereo", "voicemail"]
 RecordingFailureReason = Literal["disk_full", "io_error", "bad_format", "missing", "encoding"]
 AgentStateName = Literal["logged-out", "available", "offered", "on-call", "wrap-up", "paused"]
+TransferFlowName = Literal["blind", "attended"]
+TransferTargetKind = Literal["agent", "queue", "number"]
+TransferOrigin = Literal["api", "refer"]  # the API, or a REFER from the agent's phone
 QueueKpi = Literal[
     "waiting", "longest_wait", "service_level", "service_level_30m", "asa", "aht", "abandon_rate"
 ]
@@ -166,7 +169,8 @@ class CallCompleted:
     VERSION: ClassVar[int] = 1
     SUBJECT: ClassVar[str] = "call_id"
     DESCRIPTION: ClassVar[str] = (
-        "Last event of a call: the full summary, after the agent's wrap-up."
+        "Last event of a call: the full summary, after the agent's wrap-up (ended by the "
+        "wrap-up time or by the agent submitting its wrap-up code and notes)."
     )
     call_id: str
     sip_call_id: str
@@ -188,6 +192,8 @@ class CallCompleted:
     rtp_caller: RtpSummary | None
     rtp_agent: RtpSummary | None
     recording_id: str | None  # the call id when the call was recorded
+    wrapup_code: str | None = None  # the agent's wrap-up code (one of the queue's wrapup_codes)
+    wrapup_notes: str | None = None  # the agent's free-text notes on the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +267,145 @@ class VoicemailHandled:
     box: str
     handled_by: str
     note: str | None
+
+
+# --------------------------------------------------------------------------- transfers
+@dataclass(frozen=True, slots=True)
+class TransferStarted:
+    TYPE: ClassVar[str] = PREFIX + "transfer.started"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "An agent or supervisor started transferring a connected call."
+    transfer_id: str
+    call_id: str
+    queue: str | None
+    flow: TransferFlowName
+    target_kind: TransferTargetKind
+    target: str  # the agent id, queue name or number
+    from_agent: str  # the agent the caller was talking to
+    origin: TransferOrigin
+    priority_bump: int  # added to the call's priority when it is re-queued
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCompleted:
+    TYPE: ClassVar[str] = PREFIX + "transfer.completed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "The caller is with the transfer's target (or back in a queue); the transferring "
+        "agent is in wrap-up."
+    )
+    transfer_id: str
+    call_id: str
+    queue: str | None
+    flow: TransferFlowName
+    target_kind: TransferTargetKind
+    target: str
+    from_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferFailed:
+    TYPE: ClassVar[str] = PREFIX + "transfer.failed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "A transfer did not reach its target (or was cancelled): the caller is back with "
+        "the agent (attended) or back in the queue (blind), never left in silence."
+    )
+    transfer_id: str
+    call_id: str
+    queue: str | None
+    flow: TransferFlowName
+    target_kind: TransferTargetKind
+    target: str
+    from_agent: str
+    reason: str  # e.g. "no-answer", "busy", "cancelled", "no free leg on worker w1"
+    sip_code: int | None
+    outcome: Literal["back-to-agent", "requeued", "ended"]
+
+
+# --------------------------------------------------------------------------- callbacks
+CallbackFailure = Literal["no-answer", "busy", "rejected", "unreachable", "agent-gone"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    TYPE: ClassVar[str] = PREFIX + "callback.requested"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "A waiting caller confirmed a queued callback to `number`; it keeps the place of "
+        "`call_id` (its arrival and priority) in `queue` (docs/callback.md)."
+    )
+    callback_id: str
+    call_id: str  # the original call
+    queue: str
+    number: str
+    position: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackDialing:
+    TYPE: ClassVar[str] = PREFIX + "callback.dialing"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "An agent took the callback (after its whisper) and the gateway dials the customer "
+        "through the trunk; `outbound_call_id` is this attempt's call record."
+    )
+    callback_id: str
+    call_id: str
+    queue: str
+    agent: str
+    number: str
+    attempt: int
+    outbound_call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCompleted:
+    TYPE: ClassVar[str] = PREFIX + "callback.completed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "The customer answered: bridged with the agent and recorded."
+    callback_id: str
+    call_id: str
+    queue: str
+    agent: str
+    attempt: int
+    outbound_call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFailed:
+    TYPE: ClassVar[str] = PREFIX + "callback.failed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "An attempt failed (`reason`, the SIP `code`); `retry_at` is when the next one may "
+        "be dialled, null when the retries are used up (the callback is over)."
+    )
+    callback_id: str
+    call_id: str
+    queue: str
+    attempt: int
+    reason: CallbackFailure
+    code: int | None
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCancelled:
+    TYPE: ClassVar[str] = PREFIX + "callback.cancelled"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "A supervisor cancelled a pending callback."
+    callback_id: str
+    call_id: str
+    queue: str
+    cancelled_by: str
 
 
 # --------------------------------------------------------------------------- agents, queues
@@ -340,6 +485,14 @@ Event = (
     | RecordingFailed
     | VoicemailLeft
     | VoicemailHandled
+    | CallbackRequested
+    | CallbackDialing
+    | CallbackCompleted
+    | CallbackFailed
+    | CallbackCancelled
+    | TransferStarted
+    | TransferCompleted
+    | TransferFailed
     | AgentStateChanged
     | QueueThresholdCrossed
     | TrunkRegistrationChanged
@@ -360,6 +513,14 @@ CATALOGUE: tuple[type[EventData], ...] = (
     RecordingFailed,
     VoicemailLeft,
     VoicemailHandled,
+    CallbackRequested,
+    CallbackDialing,
+    CallbackCompleted,
+    CallbackFailed,
+    CallbackCancelled,
+    TransferStarted,
+    TransferCompleted,
+    TransferFailed,
     AgentStateChanged,
     QueueThresholdCrossed,
     TrunkRegistrationChanged,

@@ -30,11 +30,14 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.settings.callback import CallbackSettings
+
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 SipUser = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Seconds = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 SkillLevel = Annotated[int, Field(ge=1, le=100)]
+WrapupCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 Strategy = Literal[
     "longest-idle", "round-robin", "fewest-calls", "least-talk-time", "linear", "random", "ring-all"
 ]
@@ -195,6 +198,18 @@ class QueueSettings(Model):
     alerts: QueueAlerts = QueueAlerts()
     schedule: Name | Schedule | None = None
     closed_action: Action | None = None
+    # what the agent picks after a call (the agent desktop, docs/desktop.md); empty: none
+    wrapup_codes: tuple[WrapupCode, ...] = ()
+    # queued callback offered to waiting callers (docs/callback.md); null: not offered
+    callback: CallbackSettings | None = None
+
+    @field_validator("wrapup_codes")
+    @classmethod
+    def _distinct_codes(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        if twice:
+            raise ValueError(f"wrap-up code listed twice: {', '.join(twice)}")
+        return codes
 
     @field_validator("skill_relaxation")
     @classmethod

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from gateway.store.records import DISPOSITIONS, OFFER_RESULTS
+from gateway.store.records import CALLBACK_STATES, DISPOSITIONS, OFFER_RESULTS
 from gateway.store.types import (
     JSONType,
     NulFreeString,
@@ -109,6 +109,38 @@ class Call(Base):
     wrapup_notes: Mapped[str | None] = mapped_column(NulFreeText)
     wrapup_by: Mapped[str | None] = mapped_column(NulFreeString(64))
     wrapup_at: Mapped[datetime | None]
+    # queued callback (gateway/store/callbacks.py): null = an inbound call; "callback" = the
+    # gateway dialled the customer back for the call `callback_of`
+    initiation: Mapped[str | None] = mapped_column(NulFreeString(16))
+    callback_of: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+
+
+class Callback(Base):
+    """A queued callback: the caller's place (original arrival, priority), the number to
+    dial, its state and attempts (gateway/store/callbacks.py)."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", CALLBACK_STATES), name="state"),
+        Index("ix_callbacks_state_arrived", "state", "arrived_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    call_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)  # one per original call
+    queue: Mapped[str] = mapped_column(NulFreeString(64))
+    number: Mapped[str] = mapped_column(NulFreeString(32))  # E.164, dialled via the trunk
+    did: Mapped[str | None] = mapped_column(NulFreeString(64))  # the number the caller dialled
+    priority: Mapped[int] = mapped_column(default=0)
+    arrived_at: Mapped[datetime]  # the original call's arrival: its place in line
+    requested_at: Mapped[datetime]
+    not_before: Mapped[datetime | None]  # a retry's or a reschedule's earliest dialling time
+    state: Mapped[str] = mapped_column(NulFreeString(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_result: Mapped[str | None] = mapped_column(NulFreeString(64))
+    outbound_call_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the latest attempt
+    agent: Mapped[str | None] = mapped_column(NulFreeString(64))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(NulFreeString(64))
 
 
 class CallOffer(Base):

@@ -23,10 +23,13 @@ Disposition = Literal[
     "unknown_did",
     "voicemail",
     "failed",
+    "callback",  # the caller asked to be called back (docs/callback.md)
 ]
 OfferResult = Literal["answered", "no_answer", "rejected", "cancelled", "failed"]
 DISPOSITIONS: tuple[str, ...] = get_args(Disposition)
 OFFER_RESULTS: tuple[str, ...] = get_args(OfferResult)
+CallbackState = Literal["pending", "dialing", "completed", "failed", "cancelled"]
+CALLBACK_STATES: tuple[str, ...] = get_args(CallbackState)
 HangupBy = Literal["caller", "agent", "system"]
 
 
@@ -85,6 +88,11 @@ class CallRecord:
     wait_seconds: float | None = None
     talk_seconds: float | None = None
     recording_failure: str | None = None  # why the recording is incomplete (null: it is not)
+    caller_name: str | None = None  # the From display name (agent desktop)
+    wrapup_code: str | None = None  # the agent's wrap-up (gateway/store/wrapup.py)
+    wrapup_notes: str | None = None
+    wrapup_by: str | None = None
+    wrapup_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
