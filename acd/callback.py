@@ -66,7 +66,14 @@ class CallbackDesk:
         call = self._calls.calls.get(e.call_id)
         if call is None or call.state not in (_CS.QUEUED, _CS.OFFERING) or call.callback:
             raise InvalidTransitionError(f"call {e.call_id!r} is not waiting in a queue")
+        renamed = e.callback_id != call.call_id  # the caller's session ends: a new name
+        if renamed and e.callback_id in self._calls.calls:
+            raise InvalidTransitionError(f"call {e.callback_id!r} already in the ACD")
         freed = self._matcher.cancel_offers(call, now, "callback")
+        if renamed:
+            del self._calls.calls[call.call_id]
+            call.call_id = e.callback_id
+            self._calls.calls[call.call_id] = call
         self._make_callback(call, e.not_before, now)
         self._matcher.match_call(call, now)
         self._matcher.ready_all(freed, now)

@@ -21,14 +21,18 @@ def _need(value: str, what: str) -> None:
 @dataclass(frozen=True, slots=True)
 class CallbackRequested:
     """A waiting caller asked to be called back: the call keeps its place in line (its
-    arrival time, priority and key) but becomes a callback entry. Its ringing offers are
-    withdrawn (the caller is leaving); `not_before` (engine time) holds it back."""
+    arrival time, priority and key) but becomes a callback entry, named `callback_id`
+    from now on (default: the call's id). Its ringing offers are withdrawn (the caller is
+    leaving); `not_before` (engine time) holds it back."""
 
     call_id: str
     not_before: float | None = None
+    callback_id: str = ""
 
     def __post_init__(self) -> None:
         _need(self.call_id, "call_id")
+        if not self.callback_id:
+            object.__setattr__(self, "callback_id", self.call_id)
 
 
 @dataclass(frozen=True, slots=True)

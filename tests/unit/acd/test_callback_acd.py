@@ -126,6 +126,20 @@ def test_cancel_leaves_without_abandon_and_frees_the_ringing_agent() -> None:
     assert acd.engine.call("c1") is None and acd.engine.queue_kpis("q", 2.0).abandoned == 0
 
 
+def test_request_renames_the_entry_in_place() -> None:
+    acd = _busy_queue(max_wait=30.0)
+    acd(ev.CallArrived("c0", "q"), at=0.0)
+    acd(ev.CallArrived("c1", "q"), at=1.0)
+    acd(ev.CallArrived("c2", "q"), at=2.0)
+    out = acd(CallbackRequested("c1", callback_id="cb1"), at=3.0)
+    assert of_type(out, CallbackKept) == [CallbackKept("cb1", "q", 2)]
+    assert acd.engine.waiting("q") == ["c0", "cb1", "c2"] and acd.engine.call("c1") is None
+    out = acd.tick(31.0)  # the old name's max-wait timer went stale with it
+    assert [d.call_id for d in of_type(out, cmd.Divert)] == ["c0"]
+    with pytest.raises(InvalidTransitionError):
+        acd(CallbackRequested("c2", callback_id="cb1"))
+
+
 def test_misuse_is_refused() -> None:
     acd = _busy_queue()
     with pytest.raises(InvalidTransitionError):
