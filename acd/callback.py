@@ -26,6 +26,7 @@ from acd.callback_events import (
     CallbackQueued,
     CallbackRemoved,
     CallbackRequested,
+    CallbackRescheduled,
 )
 from acd.errors import InvalidTransitionError
 from acd.matcher import Matcher
@@ -99,10 +100,21 @@ class CallbackDesk:
         self._make_callback(call, e.not_before, now)
         self._matcher.match_call(call, now)
 
-    def cancelled(self, e: CallbackCancelled, now: float) -> None:
-        call = self._calls.calls.get(e.call_id)
+    def rescheduled(self, e: CallbackRescheduled, now: float) -> None:
+        call = self._pending(e.call_id)
+        freed = self._matcher.cancel_offers(call, now, "callback-held")
+        self._make_callback(call, e.not_before, now)
+        self._matcher.match_call(call, now)
+        self._matcher.ready_all(freed, now)
+
+    def _pending(self, call_id: str) -> CallRt:
+        call = self._calls.calls.get(call_id)
         if call is None or not call.callback or call.state not in (_CS.QUEUED, _CS.OFFERING):
-            raise InvalidTransitionError(f"call {e.call_id!r} is no pending callback")
+            raise InvalidTransitionError(f"call {call_id!r} is no pending callback")
+        return call
+
+    def cancelled(self, e: CallbackCancelled, now: float) -> None:
+        call = self._pending(e.call_id)
         freed = self._matcher.cancel_offers(call, now, "callback-cancelled")
         q = call.queue
         assert q is not None

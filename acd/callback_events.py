@@ -54,6 +54,15 @@ class CallbackQueued:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackRescheduled:
+    """Hold a pending callback back until `not_before` (a reschedule, the dialling window);
+    it keeps its place, and an agent ringing for it is freed."""
+
+    call_id: str
+    not_before: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallbackCancelled:
     """A supervisor cancelled a pending callback: it leaves its queue (not an abandon)."""
 

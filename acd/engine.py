@@ -49,6 +49,7 @@ from acd.callback_events import (
     CallbackDueTimer,
     CallbackQueued,
     CallbackRequested,
+    CallbackRescheduled,
 )
 from acd.engine_views import AgentView, CallView, agent_view, call_view
 from acd.errors import ClockError
@@ -99,6 +100,7 @@ class Engine:
             CallbackRequested: desk.requested,
             CallbackQueued: desk.queued,
             CallbackCancelled: desk.cancelled,
+            CallbackRescheduled: desk.rescheduled,
         }
 
     # ================================================================ public API

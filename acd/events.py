@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from acd.callback_events import CallbackCancelled, CallbackQueued, CallbackRequested
+from acd.callback_events import (
+    CallbackCancelled,
+    CallbackQueued,
+    CallbackRequested,
+    CallbackRescheduled,
+)
 from acd.errors import ConfigError
 from acd.model import AgentConfig, QueueConfig
 
@@ -183,4 +188,5 @@ Event = (
     | CallbackRequested
     | CallbackQueued
     | CallbackCancelled
+    | CallbackRescheduled
 )

@@ -17,6 +17,7 @@ from acd.callback_events import (
     CallbackQueued,
     CallbackRemoved,
     CallbackRequested,
+    CallbackRescheduled,
 )
 from acd.errors import InvalidTransitionError
 from acd.model import Strategy
@@ -103,6 +104,21 @@ def test_not_before_holds_back_but_keeps_the_place() -> None:
     assert acd.engine.next_deadline() == 100.0
     out = acd.tick(100.0)
     assert offers(out) == [("cb", "a1")]
+
+
+def test_reschedule_frees_the_ringing_agent_and_holds_the_place() -> None:
+    acd = Acd()
+    acd.queue("q")
+    acd(ev.CallArrived("c1", "q"), at=0.0)
+    acd(CallbackRequested("c1"), at=1.0)
+    acd(ev.CallArrived("c2", "q"), at=2.0)
+    acd.agent("a1")  # rings for c1
+    out = acd(CallbackRescheduled("c1", not_before=500.0), at=3.0)
+    assert of_type(out, cmd.CancelOffer)[0].reason == "callback-held"
+    assert offers(out) == [("c2", "a1")]  # the agent moves on to the caller behind
+    assert acd.engine.waiting("q") == ["c1", "c2"]
+    with pytest.raises(InvalidTransitionError):
+        acd(CallbackRescheduled("c2", not_before=9.0))  # not a callback
 
 
 def test_requeued_callback_sorts_by_original_arrival() -> None:
