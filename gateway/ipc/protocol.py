@@ -348,6 +348,16 @@ class DtmfDigit:
 
 
 @dataclass(frozen=True, slots=True)
+class LegHold:
+    """The far end put the leg on hold (a re-INVITE with a=sendonly or a=inactive:
+    ``held``) or took it off hold. The worker changes no audio: the control plane does."""
+
+    NAME: ClassVar[str] = "leg_hold"
+    leg: str
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PlaybackDone:
     """A non-looping prompt played to its end."""
 
@@ -414,10 +424,28 @@ class CallRejected:
     from_uri: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class TransferRequested:
+    """The agent's phone sent REFER on ``leg`` (docs/transfer.md). The worker accepted it
+    the RFC 3515 way (202, NOTIFYs of the new call's progress) and dialled ``refer_to``
+    as the new leg ``new_leg`` (with the Replaces header of an attended transfer); the
+    control plane decides what that leg becomes. ``new_leg`` is "" and ``code`` the
+    failure when no leg could be placed (the phone got a failure NOTIFY or response)."""
+
+    NAME: ClassVar[str] = "transfer_requested"
+    leg: str
+    new_leg: str
+    refer_to: str
+    replaces: bool = False
+    code: int = 202
+
+
 Event = (
     IncomingCall
     | LegStateChanged
+    | TransferRequested
     | DtmfDigit
+    | LegHold
     | PlaybackDone
     | RecordingClosed
     | RtpQuality

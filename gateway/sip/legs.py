@@ -61,6 +61,9 @@ class LegHost(Protocol):
 
     def leg_ended(self, leg: Leg) -> None: ...
 
+    def transfer_requested(self, leg: Leg, prm: Any) -> None:
+        """A REFER arrived on ``leg`` (gateway/sip/transfer.py)."""
+
 
 def _play_done(host: LegHost, leg_id: str, token: int) -> None:
     leg = host.leg(leg_id)
@@ -97,6 +100,7 @@ class Leg(pj.Call):  # type: ignore[misc]
     ) -> None:
         super().__init__(acc, call_id)
         self.host = host
+        self.account = acc  # a REFER's new call is placed from it (sip/transfer.py)
         self.leg_id = leg_id
         self.state: p.LegState | None = None  # None until the first reportable state
         self.incoming = call_id != pj.PJSUA_INVALID_ID
@@ -107,6 +111,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.rec_path = ""
         self.rec_paused = False
         self.last_stat: p.RtpQuality | None = None
+        self.remote_held = False  # the far end put this leg on hold (last reported)
         self.closed = False
 
     # ----------------------------------------------------------------- pjsua2 callbacks
@@ -123,6 +128,13 @@ class Leg(pj.Call):  # type: ignore[misc]
 
     def onCallMediaState(self, prm: Any) -> None:
         self.reconnect()
+        held = self.remote_hold()
+        if held != self.remote_held:  # a re-INVITE with a=sendonly / a=inactive, or back
+            self.remote_held = held
+            self.host.emit(p.LegHold(self.leg_id, held))
+
+    def onCallTransferRequest(self, prm: Any) -> None:
+        self.host.transfer_requested(self, prm)
 
     def onDtmfDigit(self, prm: Any) -> None:
         duration = int(prm.duration)
@@ -153,6 +165,22 @@ class Leg(pj.Call):  # type: ignore[misc]
             ):
                 return self.getAudioMedia(i)
         return None
+
+    def remote_hold(self) -> bool:
+        """Whether the far end holds the call: its SDP is sendonly or inactive."""
+        try:
+            media = self.getInfo().media
+        except PJ_ERROR:
+            return False
+        both = pj.PJMEDIA_DIR_ENCODING_DECODING
+        return any(
+            mi.type == pj.PJMEDIA_TYPE_AUDIO
+            and (
+                mi.status == pj.PJSUA_CALL_MEDIA_REMOTE_HOLD
+                or (mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE and mi.dir != both)
+            )
+            for mi in media
+        )
 
     def reconnect(self) -> None:
         """Make the bridge match the wish: player, recorder, and each bridged peer in
