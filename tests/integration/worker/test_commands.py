@@ -61,7 +61,8 @@ async def test_early_media_prompt_dtmf_both_ways_and_record_pause(make_harness, 
         await h.cmd("w1", p.Play(leg, MUSIC, loop=True))
         await h.cmd("w1", p.StopPlay(leg))
 
-        # Record 1 s, pause 1 s, record 1 s: the file holds ~2 s.
+        # Record 1 s, pause 1 s, record 1 s: the file keeps its timeline (~3 s), silent
+        # while paused.
         rec = str(tmp_path / "paused.wav")
         await h.cmd("w1", p.RecordStart(leg, rec))
         await asyncio.sleep(1.0)
@@ -71,9 +72,11 @@ async def test_early_media_prompt_dtmf_both_ways_and_record_pause(make_harness, 
         await asyncio.sleep(1.0)
         await h.cmd("w1", p.RecordStop(leg))
         closed = (await h.wait(is_event(p.RecordingClosed, leg=leg), 5)).event
-        assert 1.6 < closed.duration < 2.6, closed
+        assert 2.6 < closed.duration < 3.6, closed
         x, rate = audio.read_wav(rec)
         assert audio.dominant_frequency(x, rate) == pytest.approx(440, abs=15)
+        level = [float(abs(x[int(t * rate) : int((t + 0.4) * rate)]).mean()) for t in (0.3, 1.3)]
+        assert level[1] < 0.01 * level[0], level
 
         # A ringing agent that never answers: the dial times out with 408.
         await h.cmd("w1", p.Dial(f"sip:carol@127.0.0.1:{agent_port}", leg="slow", timeout=1.0))
