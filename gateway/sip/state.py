@@ -51,6 +51,7 @@ from gateway.sip.legs import Leg
 from gateway.sip.loop import Scheduler
 from gateway.sip.media import PLAYER_GRACE_S, RecordingWatch, RetiredPlayers
 from gateway.sip.pjerrors import PJ_ERROR
+from gateway.sip.transfer import on_transfer_request
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class SipState:
         self.ep: GatewayEndpoint | None = None
         self._leg_seq = itertools.count(1)
         self._next_stats = 0.0
+        self.refer_orphans: list[Leg] = []  # REFER calls pjsua could not place (transfer.py)
 
     @property
     def worker_id(self) -> str:
@@ -227,6 +229,9 @@ class SipState:
         self.emit(p.RegistrationState(acc.name, int(code), reason, registered, int(expires)))
 
     # ----------------------------------------------------------------- for handlers
+    def transfer_requested(self, leg: Leg, prm: Any) -> None:
+        on_transfer_request(self, leg, prm)
+
     def new_leg_id(self, kind: str) -> str:
         return f"{self.cfg.worker_id}-{kind}-{next(self._leg_seq)}"
 
