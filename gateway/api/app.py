@@ -23,6 +23,7 @@ from gateway import ui
 from gateway.api.errors import COMMON_ERRORS, CONFLICT, NOT_FOUND, error_doc, install_error_handlers
 from gateway.api.openapi import install_openapi
 from gateway.api.params import Integer, IsoDateTime
+from gateway.api.v1 import desktop as desktop_routes
 from gateway.api.v1 import history
 from gateway.api.v1 import qa as qa_routes
 from gateway.api.v1 import routing as routing_routes
@@ -122,6 +123,7 @@ def create_app(
     wallboard_routes.install(app)  # JSON snapshot and SSE stream, one sampler (lazy)
     voicemail_routes.install(app)  # voicemail boxes over the call records (docs/voicemail.md)
     qa_routes.install(app)  # QA forms, evaluations, remarks, over app.state.qa (docs/qa.md)
+    desktop_routes.install(app)  # agent desktop and wrap-up, over app.state.desktop
     ui.install(app)  # the web UI under /ui/ (gateway/ui/, docs/ui.md)
 
     async def act(

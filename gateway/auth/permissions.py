@@ -28,6 +28,8 @@ not read through /api/v1/agents either (its queues' figures are in /api/v1/queue
 Voicemail (`voicemail.read`, `voicemail.act`): admin and supervisor every box, QA reads
 every box, an agent the boxes of the queues it belongs to (ROWS: those are its queue's
 callers, whom it may call back; a named box outside its queues is not its business).
+The agent desktop (`desktop.read`, `calls.wrapup`): an agent user its own desktop and
+the wrap-up of the calls it answered (ROWS); admins any agent's.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class Permission(StrEnum):
     # Voicemail boxes (gateway/api/v1/voicemail.py, docs/voicemail.md)
     VOICEMAIL_READ = "voicemail.read"  # the messages, their playback (which marks listened)
     VOICEMAIL_ACT = "voicemail.act"  # mark handled, reopen
+    # Agent desktop (gateway/api/v1/desktop.py, docs/desktop.md)
+    DESKTOP_READ = "desktop.read"  # its state, queues and the call's screen-pop, live
+    WRAPUP_WRITE = "calls.wrapup"  # wrap-up code and notes of a call it answered
 
 
 class Scope(StrEnum):
@@ -137,6 +142,9 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         # voicemail: the boxes named after the queues it belongs to (its callers' messages)
         Permission.VOICEMAIL_READ: Scope.ROWS,
         Permission.VOICEMAIL_ACT: Scope.ROWS,
+        # the desktop: its own state and calls (a ROWS grant: the route serves its rows)
+        Permission.DESKTOP_READ: Scope.ROWS,
+        Permission.WRAPUP_WRITE: Scope.ROWS,
     },
 }
 
@@ -256,6 +264,13 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("POST", "/api/v1/voicemail/{call_id}/reopen"): Permission.VOICEMAIL_ACT,
     ("GET", "/ui/voicemail"): Permission.VOICEMAIL_READ,
     ("GET", "/ui/reports"): Permission.STATS_QUEUES,  # + its agent table: stats.agents
+    # Agent desktop (gateway/api/v1/desktop.py, gateway/ui/agent.py)
+    ("GET", "/api/v1/desktop"): Permission.DESKTOP_READ,
+    ("GET", "/api/v1/desktop/stream"): Permission.DESKTOP_READ,
+    ("GET", "/api/v1/desktop/calls/{call_id}"): Permission.DESKTOP_READ,
+    ("POST", "/api/v1/calls/{call_id}/wrapup"): Permission.WRAPUP_WRITE,
+    ("GET", "/ui/agent"): Permission.DESKTOP_READ,
+    ("GET", "/ui/agent/calls/{call_id}"): Permission.DESKTOP_READ,  # the Call-Info link
     ("GET", "/ui/reports.csv"): Permission.STATS_QUEUES,
     ("GET", "/ui/reports/agents.csv"): Permission.STATS_AGENTS,  # an agent: its own rows
 }

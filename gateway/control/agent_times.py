@@ -53,5 +53,9 @@ class AgentTimes:
             return False, None
         return True, (0.0 if s.connected is not None else None)
 
+    def awaiting_session(self, call_id: str) -> CallSession | None:
+        """A finalised call held until its agent's wrap-up ends."""
+        return self._awaiting.get(call_id)
+
     def awaiting(self) -> int:
         return len(self._awaiting)

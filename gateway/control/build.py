@@ -130,6 +130,7 @@ def flow_settings(settings: Settings) -> FlowSettings:
         agent_uris={u: a.uri for u, a in settings.routing.agents.items() if a.uri},
         did_from_to=frozenset(t.name for t in settings.trunks if t.did_from == "to"),
         queue_media=media,
+        desktop_url=settings.api.base_url(),
     )
 
 

@@ -24,6 +24,7 @@ from gateway.control.clock import Instant
 from gateway.control.flow_settings import TERMINAL_PROMPTS, FlowSettings
 from gateway.control.phases import Phase, Trigger, advance
 from gateway.control.session import AgentLeg, AgentLegState, CallSession, Role
+from gateway.control.wrapups import WrapupNote
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
@@ -381,7 +382,11 @@ class Call:
                 leg=leg.leg,
                 proxy=settings.edge_proxy,
                 caller_id=f"sip:{s.caller or 'anonymous'}@{settings.domain}",
-                headers={"X-Contactgw-Call": s.call_id, "X-Contactgw-Queue": c.queue_id},
+                headers={
+                    "X-Contactgw-Call": s.call_id,
+                    "X-Contactgw-Queue": c.queue_id,
+                    **settings.call_info(s.call_id),
+                },
                 timeout=c.timeout + 5.0,  # the engine's timer ends it first
             )
         )
@@ -447,7 +452,9 @@ class Call:
         if self.session.phase is Phase.ENDED and self.session.settled():
             self._host.finalise(self, Trigger.SETTLED)
 
-    def close_record(self, *, complete: bool, wrapup: float | None) -> fx.CloseRecord:
+    def close_record(
+        self, *, complete: bool, wrapup: float | None, note: WrapupNote | None = None
+    ) -> fx.CloseRecord:
         """The record's final write: every leg's code and RTP report, the recordings (the
         driver makes the stereo file first), and call.completed if nothing is pending."""
         s = self.session
@@ -465,6 +472,6 @@ class Call:
             rtp_quality={r.value: dict(stats) for r, stats in s.rtp.items()} or None,
             recordings={r.value: path for r, path in s.recordings.items()},
             voicemail_box=s.voicemail_box,
-            events=(call_events.completed(s, wrapup),) if complete else (),
+            events=(call_events.completed(s, wrapup, note),) if complete else (),
             last=complete,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.control.session import CallSession, Role, RtpStats
+from gateway.control.wrapups import WrapupNote
 from gateway.events import catalogue as ce
 
 
@@ -69,7 +70,9 @@ def _rtp(stats: RtpStats | None) -> ce.RtpSummary | None:
     )
 
 
-def completed(s: CallSession, wrapup_seconds: float | None) -> ce.CallCompleted:
+def completed(
+    s: CallSession, wrapup_seconds: float | None, note: WrapupNote | None = None
+) -> ce.CallCompleted:
     assert s.ended_at is not None and s.disposition is not None
     if s.answered_at is not None:
         wait: float | None = _seconds(s.arrived_at, s.answered_at)
@@ -98,4 +101,6 @@ def completed(s: CallSession, wrapup_seconds: float | None) -> ce.CallCompleted:
         rtp_caller=_rtp(s.rtp.get(Role.CALLER)),
         rtp_agent=_rtp(s.rtp.get(Role.AGENT)),
         recording_id=s.call_id if s.recordings else None,
+        wrapup_code=note.code if note else None,
+        wrapup_notes=note.notes if note else None,
     )

@@ -23,6 +23,7 @@ import uvicorn
 from acd import events as ev
 from acd.engine import Engine
 from gateway.api.app import create_app
+from gateway.api.v1.desktop import DesktopState
 from gateway.api.v1.qa import QaState
 from gateway.auth import Authenticator
 from gateway.control import build, preflight
@@ -30,6 +31,7 @@ from gateway.control.alerts import AlertTracker
 from gateway.control.announcements import PromptSet
 from gateway.control.api_facade import ApiFacade
 from gateway.control.clock import LoopClock
+from gateway.control.desktop import DesktopControl
 from gateway.control.driver import CallDriver
 from gateway.control.event_writer import EventWriter
 from gateway.control.live_config import LiveConfig
@@ -56,6 +58,7 @@ from gateway.store.outbox import OutboxStore
 from gateway.store.routing_repo import RoutingRepository
 from gateway.store.search import CallSearch
 from gateway.store.stats import StatsStore
+from gateway.store.wrapup import WrapupStore
 from gateway.store.write_behind import WriteBehind
 from gateway.supervisor.config import PoolEvent, WorkerDown, WorkerUp
 from gateway.supervisor.pool import WorkerPool
@@ -223,6 +226,8 @@ class ControlPlane:
         membership = EngineMembership(self.calls)  # per-queue login: agent state
         app.state.routing_admin = RoutingAdmin(RoutingRepository(self.db), membership)
         app.state.qa = QaState(EvaluationStore(self.db), s.qa.agent_recordings)  # docs/qa.md
+        desk = DesktopControl(self.calls, self.presence, lambda: self.live.routing)
+        app.state.desktop = DesktopState(desk, WrapupStore(self.db))  # docs/desktop.md
         self._api_server = uvicorn.Server(
             uvicorn.Config(
                 app, host=s.api.host, port=s.api.port, log_level="warning", lifespan="off"

@@ -220,6 +220,7 @@ class CallDriver:
                     call_id=call_id, sip_call_id=effect.sip_call_id, arrived_at=effect.arrived_at,
                     did=effect.did, caller=effect.caller, trunk=effect.trunk,
                     worker=effect.worker, queue=effect.queue, events=events,
+                    caller_name=effect.caller_name,
                 )  # fmt: skip
             case fx.SetQueue():
                 return wo.SetQueue(call_id=call_id, queue=effect.queue, events=events)

@@ -46,6 +46,7 @@ class OpenRecord:
     worker: str
     queue: str | None
     events: Events = ()
+    caller_name: str | None = None  # the From display name, for the screen-pop
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,12 +35,20 @@ class FlowSettings:
     agent_uris: dict[str, str] = field(default_factory=dict)  # agent id -> SIP URI override
     did_from_to: frozenset[str] = frozenset()  # trunks that put the DID in To, not the R-URI
     queue_media: dict[str, QueueMedia] = field(default_factory=dict)
+    # the agent desktop's base URL: agent INVITEs carry Call-Info to the call's screen-pop
+    desktop_url: str | None = None
 
     def media_for(self, queue: str | None) -> QueueMedia:
         return self.queue_media.get(queue or "", QueueMedia())
 
     def agent_uri(self, agent_id: str) -> str:
         return self.agent_uris.get(agent_id) or f"sip:{agent_id}@{self.domain}"
+
+    def call_info(self, call_id: str) -> dict[str, str]:
+        """The Call-Info header of an agent's INVITE (RFC 3261 20.9): the screen-pop page."""
+        if self.desktop_url is None:
+            return {}
+        return {"Call-Info": f"<{self.desktop_url}/ui/agent/calls/{call_id}>;purpose=info"}
 
 
 TERMINAL_PROMPTS: dict[TerminalAction, str] = {

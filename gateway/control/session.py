@@ -75,6 +75,7 @@ class CallSession:
     recordings_closed: set[Role] = field(default_factory=set)
     rtp: dict[Role, RtpStats] = field(default_factory=dict)  # CALLER / AGENT
     dialled: int = 0
+    caller_name: str | None = None  # the From display name (gateway/control/caller_name.py)
 
     def next_agent_leg_name(self) -> str:
         self.dialled += 1

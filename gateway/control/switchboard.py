@@ -44,10 +44,12 @@ from gateway.control import effects as fx
 from gateway.control.agent_times import AgentTimes
 from gateway.control.announcements import PromptSet
 from gateway.control.call import Call, TimerKind
+from gateway.control.caller_name import display_name
 from gateway.control.clock import Instant
 from gateway.control.flow_settings import FlowSettings
 from gateway.control.phases import Trigger, advance
 from gateway.control.session import CallSession
+from gateway.control.wrapups import Wrapups
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
@@ -112,6 +114,7 @@ class Switchboard:
         self._timer_seq = itertools.count()
         self._acd_inbox: deque[ev.Event] = deque()
         self._agent_times = AgentTimes()
+        self.wrapups = Wrapups()  # agents' wrap-up codes and notes, until call.completed
         self._effects: list[fx.Effect] = []
         self._closing: list[fx.Effect] = []
         self._now = Instant(0.0, datetime.fromtimestamp(0, UTC))
@@ -139,6 +142,17 @@ class Switchboard:
         """When (monotonic) `agent` entered its current state (the wallboard's time in
         state); None: no change seen since the gateway started."""
         return self._agent_times.since(agent)
+
+    def agent_call(self, agent: str) -> str | None:
+        """The call an agent is being offered, talking on or wrapping up (the desktop)."""
+        view = self.engine.agent(agent)
+        return view.call_id or view.offered_call
+
+    def open_session(self, call_id: str) -> CallSession | None:
+        """A call whose call.completed is still to come: up, or finalised while its
+        agent wraps up (the agent desktop's wrap-up goes into that event)."""
+        call = self.calls.by_call(call_id)
+        return call.session if call is not None else self._agent_times.awaiting_session(call_id)
 
     def next_deadline(self) -> float | None:
         ours = self._timers[0][0] if self._timers else None
@@ -189,7 +203,8 @@ class Switchboard:
         advance(call.session, trigger)
         self.calls.remove(call)
         complete, wrapup = self._agent_times.finalised(call.session)
-        self.emit(call.close_record(complete=complete, wrapup=wrapup), closing=True)
+        note = self.wrapups.take(call.call_id) if complete else None
+        self.emit(call.close_record(complete=complete, wrapup=wrapup, note=note), closing=True)
 
     # ------------------------------------------------------------------ dispatch
     def _fire_timers(self) -> None:
@@ -261,6 +276,7 @@ class Switchboard:
             trunk=e.trunk,
             arrived_at=now,
             queue=queue,
+            caller_name=display_name(e.from_uri),
         )
         route: ce.RouteKind
         match decision:
@@ -277,7 +293,7 @@ class Switchboard:
         self.emit(
             fx.OpenRecord(
                 s.call_id, e.call_id, now, did or None, s.caller or None, e.trunk, worker_id, queue,
-                events=(call_events.received(s, route),),
+                events=(call_events.received(s, route),), caller_name=s.caller_name,
             )
         )  # fmt: skip
         log.info("call %s from %s to %s on %s: %s",
@@ -299,5 +315,5 @@ class Switchboard:
         )
         if completed is not None:  # a finalised call's wrap-up is over: its last event
             s, wrapup = completed
-            summary = call_events.completed(s, wrapup)
+            summary = call_events.completed(s, wrapup, self.wrapups.take(s.call_id))
             self.emit(fx.Emit(s.call_id, (summary,), self._now.wall, last=True))

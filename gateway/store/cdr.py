@@ -270,6 +270,11 @@ def _call_record(call: Call) -> CallRecord:
         wait_seconds=call.wait_seconds,
         talk_seconds=call.talk_seconds,
         recording_failure=call.recording_failure,
+        caller_name=call.caller_name,
+        wrapup_code=call.wrapup_code,
+        wrapup_notes=call.wrapup_notes,
+        wrapup_by=call.wrapup_by,
+        wrapup_at=call.wrapup_at,
     )
 
 

@@ -32,6 +32,7 @@ class OpenCall:
     worker: str | None = None
     queue: str | None = None
     events: Events = ()
+    caller_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

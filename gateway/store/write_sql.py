@@ -88,7 +88,7 @@ async def write_batch(conn: AsyncConnection, ops: Sequence[WriteOp], *, careful:
             [
                 {"id": o.call_id, "sip_call_id": o.sip_call_id, "arrived_at": o.arrived_at,
                  "did": o.did, "caller": o.caller, "trunk": o.trunk, "worker": o.worker,
-                 "queue": o.queue}
+                 "queue": o.queue, "caller_name": o.caller_name}
                 for o in opens
             ],
         )  # fmt: skip

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
-from gateway.ui import calls, qa, qa_forms, reports, shell, voicemail, wallboard
+from gateway.ui import agent, calls, qa, qa_forms, reports, shell, voicemail, wallboard
 
 # one install(app) per page module, in nav order; the shell first (login, static, errors)
 PAGES: tuple[Callable[[FastAPI], None], ...] = (
@@ -19,6 +19,7 @@ PAGES: tuple[Callable[[FastAPI], None], ...] = (
     reports.install,
     wallboard.install,
     voicemail.install,  # voicemail boxes (docs/voicemail.md)
+    agent.install,  # the agent desktop (docs/desktop.md)
 )
 
 

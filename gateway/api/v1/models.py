@@ -83,6 +83,9 @@ class CallDetail(CallItem):
         description="why the recording is incomplete (disk_full, io_error, bad_format, "
         "missing, encoding); null when it is complete or the call was not recorded"
     )
+    caller_name: str | None = Field(description="the caller's From display name, if any")
+    wrapup_code: str | None = Field(description="the agent's wrap-up code (docs/desktop.md)")
+    wrapup_notes: str | None = Field(description="the agent's notes on the call")
     offers: list[Offer] = Field(description="every offer to an agent, oldest first")
 
     @classmethod
@@ -95,6 +98,9 @@ class CallDetail(CallItem):
             agent_sip_code=c.agent_sip_code,
             rtp_quality=dict(c.rtp_quality) if c.rtp_quality is not None else None,
             recording_failure=c.recording_failure,
+            caller_name=c.caller_name,
+            wrapup_code=c.wrapup_code,
+            wrapup_notes=c.wrapup_notes,
             offers=[Offer.of(o) for o in offers],
         )
 

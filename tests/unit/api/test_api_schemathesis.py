@@ -25,12 +25,14 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gateway.api.app import ControlPlaneApi, EventsApi, create_app
+from gateway.api.v1.desktop import DesktopState
 from gateway.api.v1.qa import QaState
 from gateway.auth import Authenticator, UserAdmin
 from gateway.store import CdrStore, Database, migrate
 from gateway.store.evaluations import EvaluationStore
 from gateway.store.search import CallSearch
 from gateway.store.stats import StatsStore
+from gateway.store.wrapup import WrapupStore
 from tests.integration.api_auth.conftest import FakeEvents
 from tests.unit.api.conftest import Control, seed
 
@@ -43,7 +45,7 @@ ROLES = [("root", "admin", None), ("sup", "supervisor", None), ("qa", "qa", None
 ROUTING = ("/api/v1/config", "/api/v1/agents/{agent_id}/queues/")
 # an endless text/event-stream (a schema check would wait for its end for ever):
 # tests/unit/api/test_api_wallboard.py reads it through the ASGI interface
-STREAMS = ("/api/v1/wallboard/stream",)
+STREAMS = ("/api/v1/wallboard/stream", "/api/v1/desktop/stream")
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +74,7 @@ def app_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
         stats=StatsStore(db),
     )
     app.state.qa = QaState(EvaluationStore(db))  # the QA routes (no form yet: their 404s)
+    app.state.desktop = DesktopState(store=WrapupStore(db))  # no live side: records only
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
