@@ -28,6 +28,7 @@ from gateway.api.v1 import history
 from gateway.api.v1 import qa as qa_routes
 from gateway.api.v1 import routing as routing_routes
 from gateway.api.v1 import stats as stats_routes
+from gateway.api.v1 import transfers as transfer_routes
 from gateway.api.v1 import voicemail as voicemail_routes
 from gateway.api.v1 import wallboard as wallboard_routes
 from gateway.api.views import ActiveCall, AgentStatus, DayCount, Health, QueueView, Wallboard
@@ -124,6 +125,7 @@ def create_app(
     voicemail_routes.install(app)  # voicemail boxes over the call records (docs/voicemail.md)
     qa_routes.install(app)  # QA forms, evaluations, remarks, over app.state.qa (docs/qa.md)
     desktop_routes.install(app)  # agent desktop and wrap-up, over app.state.desktop
+    transfer_routes.install(app)  # transfers of live calls, over app.state.transfers
     ui.install(app)  # the web UI under /ui/ (gateway/ui/, docs/ui.md)
 
     async def act(

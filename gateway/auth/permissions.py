@@ -28,6 +28,8 @@ not read through /api/v1/agents either (its queues' figures are in /api/v1/queue
 Voicemail (`voicemail.read`, `voicemail.act`): admin and supervisor every box, QA reads
 every box, an agent the boxes of the queues it belongs to (ROWS: those are its queue's
 callers, whom it may call back; a named box outside its queues is not its business).
+Transfers (`calls.transfer`): admins and supervisors any live call, an agent user the
+call it is connected to and its own transfers (ROWS).
 The agent desktop (`desktop.read`, `calls.wrapup`): an agent user its own desktop and
 the wrap-up of the calls it answered (ROWS); admins any agent's.
 """
@@ -73,6 +75,8 @@ class Permission(StrEnum):
     # Voicemail boxes (gateway/api/v1/voicemail.py, docs/voicemail.md)
     VOICEMAIL_READ = "voicemail.read"  # the messages, their playback (which marks listened)
     VOICEMAIL_ACT = "voicemail.act"  # mark handled, reopen
+    # Transfers (gateway/api/v1/transfers.py, docs/transfer.md)
+    CALLS_TRANSFER = "calls.transfer"  # transfer a live call; complete or cancel it
     # Agent desktop (gateway/api/v1/desktop.py, docs/desktop.md)
     DESKTOP_READ = "desktop.read"  # its state, queues and the call's screen-pop, live
     WRAPUP_WRITE = "calls.wrapup"  # wrap-up code and notes of a call it answered
@@ -109,6 +113,7 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.QA_CALIBRATION: Scope.ANY,
         Permission.VOICEMAIL_READ: Scope.ANY,
         Permission.VOICEMAIL_ACT: Scope.ANY,
+        Permission.CALLS_TRANSFER: Scope.ANY,  # any live call
     },
     Role.QA: {
         Permission.ROUTING_READ: Scope.ANY,
@@ -142,6 +147,8 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         # voicemail: the boxes named after the queues it belongs to (its callers' messages)
         Permission.VOICEMAIL_READ: Scope.ROWS,
         Permission.VOICEMAIL_ACT: Scope.ROWS,
+        # transfers: the call it is connected to, and its own transfers (ROWS)
+        Permission.CALLS_TRANSFER: Scope.ROWS,
         # the desktop: its own state and calls (a ROWS grant: the route serves its rows)
         Permission.DESKTOP_READ: Scope.ROWS,
         Permission.WRAPUP_WRITE: Scope.ROWS,
@@ -271,6 +278,11 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("POST", "/api/v1/calls/{call_id}/wrapup"): Permission.WRAPUP_WRITE,
     ("GET", "/ui/agent"): Permission.DESKTOP_READ,
     ("GET", "/ui/agent/calls/{call_id}"): Permission.DESKTOP_READ,  # the Call-Info link
+    # Transfers (gateway/api/v1/transfers.py)
+    ("POST", "/api/v1/calls/{call_id}/transfers"): Permission.CALLS_TRANSFER,
+    ("GET", "/api/v1/transfers/{transfer_id}"): Permission.CALLS_TRANSFER,
+    ("POST", "/api/v1/transfers/{transfer_id}/complete"): Permission.CALLS_TRANSFER,
+    ("POST", "/api/v1/transfers/{transfer_id}/cancel"): Permission.CALLS_TRANSFER,
     ("GET", "/ui/reports.csv"): Permission.STATS_QUEUES,
     ("GET", "/ui/reports/agents.csv"): Permission.STATS_AGENTS,  # an agent: its own rows
 }

@@ -418,6 +418,8 @@ class Call:
         self._send(p.Bridge(a=s.caller_leg, b=leg.leg, linked=True))
         if self._host.settings.media_for(s.queue).record:
             for role, name in ((Role.CALLER, s.caller_leg), (Role.AGENT, leg.leg)):
+                if role in s.recordings:  # re-queued by a transfer: never overwrite a file
+                    continue
                 s.recordings[role] = self._recording_path(role)
                 self._send(p.RecordStart(leg=name, path=s.recordings[role]))
         answered = ce.CallAnswered(s.call_id, c.queue_id, c.agent_id, round(c.wait_seconds, 3))

@@ -43,6 +43,7 @@ from gateway.control.recording_alarm import RecordingAlarm
 from gateway.control.retention import run_retention
 from gateway.control.routing_admin import RoutingAdmin
 from gateway.control.switchboard import Switchboard
+from gateway.control.transfer_service import TransferService
 from gateway.control.trunks import TrunkRegistration, Trunks
 from gateway.edge.manager import EdgeManager
 from gateway.events import catalogue as ce
@@ -226,6 +227,7 @@ class ControlPlane:
         membership = EngineMembership(self.calls)  # per-queue login: agent state
         app.state.routing_admin = RoutingAdmin(RoutingRepository(self.db), membership)
         app.state.qa = QaState(EvaluationStore(self.db), s.qa.agent_recordings)  # docs/qa.md
+        app.state.transfers = TransferService(self.calls)  # docs/transfer.md
         desk = DesktopControl(self.calls, self.presence, lambda: self.live.routing)
         app.state.desktop = DesktopState(desk, WrapupStore(self.db))  # docs/desktop.md
         self._api_server = uvicorn.Server(

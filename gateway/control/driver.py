@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from acd import events as ev
 from acd.engine import Engine
@@ -43,6 +43,7 @@ from gateway.store.records import OutboxMessage
 from gateway.store.write_behind import WriteBehind
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class WorkerCommands(Protocol):
@@ -134,6 +135,12 @@ class CallDriver:
     def feed(self, event: ev.Event) -> None:
         """An agent action (API, presence): into the ACD, effects carried out."""
         self._carry_out(self.board.feed(event, self._clock.now()))
+
+    def act(self, action: Callable[[], T]) -> T:
+        """An API request on the calls (a transfer): decided, effects carried out."""
+        answer, effects = self.board.act(self._clock.now(), action)
+        self._carry_out(effects)
+        return answer
 
     def _on_timer(self) -> None:
         self._timer, self._armed_at = None, None

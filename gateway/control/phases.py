@@ -25,6 +25,7 @@ class Phase(enum.Enum):
     ANNOUNCING = "announcing"  # closed / unknown number / diverted: a prompt, then the end
     QUEUED = "queued"  # in the ACD: greeting, music, announcements, agents ringing
     CONNECTED = "connected"  # bridged with an agent, both legs recorded
+    TRANSFERRING = "transferring"  # a transfer's target is rung or consulted (transfer.py)
     VOICEMAIL_PROMPT = "voicemail-prompt"  # "leave a message" and the beep
     VOICEMAIL_RECORDING = "voicemail-recording"  # the caller is recorded, up to a limit
     HANGING_UP = "hanging-up"  # over: the caller's leg is being ended
@@ -45,6 +46,9 @@ class Trigger(enum.Enum):
     CALLER_GONE = "caller-gone"  # the caller's leg disconnected, for whatever reason
     SETTLED = "settled"  # every agent leg ended and every recording closed
     TIMED_OUT = "timed-out"  # settling took longer than `finalize_timeout`
+    TRANSFER = "transfer"  # an agent or supervisor transfers the call to an agent or number
+    TRANSFERRED = "transferred"  # the target took the call, or the caller is back with the agent
+    REQUEUE = "requeue"  # to a queue, or a blind transfer's target failed: back in line
 
 
 _P, _T = Phase, Trigger
@@ -61,6 +65,11 @@ TRANSITIONS: Final[dict[tuple[Phase, Trigger], Phase]] = {
     (_P.VOICEMAIL_PROMPT, _T.PROMPT_DONE): _P.VOICEMAIL_RECORDING,
     (_P.VOICEMAIL_RECORDING, _T.TIME_LIMIT): _P.HANGING_UP,
     (_P.CONNECTED, _T.AGENT_GONE): _P.HANGING_UP,
+    (_P.CONNECTED, _T.TRANSFER): _P.TRANSFERRING,
+    (_P.CONNECTED, _T.REQUEUE): _P.QUEUED,
+    (_P.TRANSFERRING, _T.TRANSFERRED): _P.CONNECTED,
+    (_P.TRANSFERRING, _T.REQUEUE): _P.QUEUED,
+    (_P.TRANSFERRING, _T.CALLER_GONE): _P.ENDED,
     (_P.ROUTING, _T.CALLER_GONE): _P.ENDED,
     (_P.ANSWERING, _T.CALLER_GONE): _P.ENDED,  # no ACK (Timer H): failed, no agent touched
     (_P.ANNOUNCING, _T.CALLER_GONE): _P.ENDED,

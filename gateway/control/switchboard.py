@@ -34,6 +34,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from acd import commands as cmd
 from acd import events as ev
@@ -49,6 +50,7 @@ from gateway.control.clock import Instant
 from gateway.control.flow_settings import FlowSettings
 from gateway.control.phases import Trigger, advance
 from gateway.control.session import CallSession
+from gateway.control.transfer import TransferDesk, TransferSettings
 from gateway.control.wrapups import Wrapups
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
@@ -57,6 +59,7 @@ from gateway.logsafe import printable
 from routing import Closed, RoutingTable, ToQueue, Unknown, Voicemail, resolve, uri_user
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class CallIndex:
@@ -103,6 +106,7 @@ class Switchboard:
         prompts: PromptSet,
         routing: Callable[[], RoutingTable],
         new_call_id: Callable[[], uuid.UUID] = uuid.uuid4,
+        transfers: TransferSettings | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -118,6 +122,7 @@ class Switchboard:
         self._effects: list[fx.Effect] = []
         self._closing: list[fx.Effect] = []
         self._now = Instant(0.0, datetime.fromtimestamp(0, UTC))
+        self.transfers = TransferDesk(self, transfers or TransferSettings())
 
     # ------------------------------------------------------------------ the doors
     def worker_event(self, worker_id: str, event: p.Event, now: Instant) -> list[fx.Effect]:
@@ -127,7 +132,8 @@ class Switchboard:
         self, call_id: str, command: p.Command, error: WorkerError, now: Instant
     ) -> list[fx.Effect]:
         def route() -> None:
-            if (call := self.calls.by_call(call_id)) is not None:
+            call = self.calls.by_call(call_id)
+            if call is not None and not self.transfers.command_failed(call, command, error):
                 call.command_failed(command, error)
 
         return self._step(now, route)
@@ -137,6 +143,13 @@ class Switchboard:
 
     def handle_timer(self, now: Instant) -> list[fx.Effect]:
         return self._step(now, self._fire_timers)
+
+    def act(self, now: Instant, action: Callable[[], T]) -> tuple[T, list[fx.Effect]]:
+        """An API request on the calls (transfers): its answer and the effects. `action`
+        raises (a `ControlError`) before it changes anything."""
+        answer: list[T] = []
+        effects = self._step(now, lambda: answer.append(action()))
+        return answer[0], effects
 
     def agent_since(self, agent: str) -> float | None:
         """When (monotonic) `agent` entered its current state (the wallboard's time in
@@ -226,7 +239,8 @@ class Switchboard:
                     return
                 match event:
                     case p.LegStateChanged():
-                        call.leg_changed(event)
+                        if not self.transfers.leg_changed(call, event):
+                            call.leg_changed(event)
                     case p.PlaybackDone():
                         call.playback_done(event)
                     case p.RecordingClosed():
@@ -243,8 +257,13 @@ class Switchboard:
                     event.code,
                 )
                 self.emit(fx.CountRefusedInvite(worker_id, event.code))
-            case p.Capacity() | p.RegistrationState():
-                pass  # the pool's and the trunks' business
+            case p.TransferRequested():
+                if (call := self.calls.by_leg(event.leg)) is not None:
+                    self.transfers.refer(call, event)
+            case p.Capacity():
+                self.transfers.capacity(worker_id, event)  # a transfer needs a free leg
+            case p.RegistrationState():
+                pass  # the trunks' business
 
     def _on_acd_command(self, command: cmd.Command) -> None:
         if isinstance(command, cmd.AgentStateChanged):

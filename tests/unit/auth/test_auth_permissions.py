@@ -83,6 +83,8 @@ EXPECTED[Role.QA] |= {"wallboard.read"}
 # voicemail: supervisors read and handle every box, QA reads; an agent: its queues' boxes
 EXPECTED[Role.SUPERVISOR] |= {"voicemail.read", "voicemail.act"}
 EXPECTED[Role.QA] |= {"voicemail.read"}
+# transfers: supervisors any live call; an agent its own (ROWS), QA none
+EXPECTED[Role.SUPERVISOR] |= {"calls.transfer"}
 
 
 @pytest.mark.parametrize("role", list(Role))
