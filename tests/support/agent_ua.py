@@ -22,7 +22,7 @@ Control (stdin, one JSON object per line) -> replies/events (stdout, JSON lines)
     {"cmd": "dtmf", "digits": "12#"}      -> RFC 2833 digits on the current call
     {"cmd": "mode", "mode": "answer"|"never"|"reject", "delay": 0.5, "code": 486}
     {"cmd": "quit"}                       -> unregister, hang up, exit 0
-Events: ready, registration {code, registered}, incoming {from, to, call_id},
+Events: ready, registration {code, registered}, incoming {from, to, call_id, call_info},
 call_state {state, code, reason}, dtmf {digit}, recording {path, bytes}, error, bye.
 End of stdin means quit (run with ``--no-stdin`` to ignore stdin); SIGTERM too.
 Every line carries ``"t"`` (seconds since start). Only the main thread calls pjsua2.
@@ -198,6 +198,7 @@ class AgentUA:
                 "from": heads.get("from", heads.get("f", "")),
                 "to": heads.get("to", heads.get("t", "")),
                 "call_id": heads.get("call-id", heads.get("i", "")),
+                "call_info": heads.get("call-info"),  # the desktop's screen-pop link
             },
         )
         self.live.add(call)
