@@ -23,8 +23,10 @@ from gateway import ui
 from gateway.api.errors import COMMON_ERRORS, CONFLICT, NOT_FOUND, error_doc, install_error_handlers
 from gateway.api.openapi import install_openapi
 from gateway.api.params import Integer, IsoDateTime
+from gateway.api.v1 import callbacks as callback_routes
 from gateway.api.v1 import desktop as desktop_routes
 from gateway.api.v1 import history
+from gateway.api.v1 import incall as incall_routes
 from gateway.api.v1 import qa as qa_routes
 from gateway.api.v1 import routing as routing_routes
 from gateway.api.v1 import stats as stats_routes
@@ -126,6 +128,8 @@ def create_app(
     qa_routes.install(app)  # QA forms, evaluations, remarks, over app.state.qa (docs/qa.md)
     desktop_routes.install(app)  # agent desktop and wrap-up, over app.state.desktop
     transfer_routes.install(app)  # transfers of live calls, over app.state.transfers
+    incall_routes.install(app)  # hold, PCI pause, monitoring, over app.state.incall
+    callback_routes.install(app)  # queued callbacks, over app.state.callbacks (docs/callback.md)
     ui.install(app)  # the web UI under /ui/ (gateway/ui/, docs/ui.md)
 
     async def act(

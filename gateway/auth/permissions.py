@@ -29,8 +29,7 @@ Voicemail (`voicemail.read`, `voicemail.act`): admin and supervisor every box, Q
 every box, an agent the boxes of the queues it belongs to (ROWS: those are its queue's
 callers, whom it may call back; a named box outside its queues is not its business).
 Transfers (`calls.transfer`): admins and supervisors any live call, an agent user the
-call it is connected to and its own transfers (ROWS).
-The agent desktop (`desktop.read`, `calls.wrapup`): an agent user its own desktop and
+call it is connected to and its own transfers (ROWS). The agent desktop (`desktop.read`, `calls.wrapup`): an agent user its own desktop and
 the wrap-up of the calls it answered (ROWS); admins any agent's.
 """
 
@@ -75,8 +74,13 @@ class Permission(StrEnum):
     # Voicemail boxes (gateway/api/v1/voicemail.py, docs/voicemail.md)
     VOICEMAIL_READ = "voicemail.read"  # the messages, their playback (which marks listened)
     VOICEMAIL_ACT = "voicemail.act"  # mark handled, reopen
+    # Queued callbacks (gateway/api/v1/callbacks.py, docs/callback.md)
+    CALLBACKS_READ = "callbacks.read"  # pending and past callbacks
+    CALLBACKS_ACT = "callbacks.act"  # cancel, reschedule
     # Transfers (gateway/api/v1/transfers.py, docs/transfer.md)
     CALLS_TRANSFER = "calls.transfer"  # transfer a live call; complete or cancel it
+    CALLS_CONTROL = "calls.control"  # hold, resume, PCI pause of a live call (docs/in-call.md)
+    CALLS_MONITOR = "calls.monitor"  # listen, whisper, barge: supervisors and admins
     # Agent desktop (gateway/api/v1/desktop.py, docs/desktop.md)
     DESKTOP_READ = "desktop.read"  # its state, queues and the call's screen-pop, live
     WRAPUP_WRITE = "calls.wrapup"  # wrap-up code and notes of a call it answered
@@ -114,6 +118,10 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.VOICEMAIL_READ: Scope.ANY,
         Permission.VOICEMAIL_ACT: Scope.ANY,
         Permission.CALLS_TRANSFER: Scope.ANY,  # any live call
+        Permission.CALLS_CONTROL: Scope.ANY,
+        Permission.CALLS_MONITOR: Scope.ANY,
+        Permission.CALLBACKS_READ: Scope.ANY,
+        Permission.CALLBACKS_ACT: Scope.ANY,
     },
     Role.QA: {
         Permission.ROUTING_READ: Scope.ANY,
@@ -149,6 +157,7 @@ GRANTS: Final[dict[Role, dict[Permission, Scope]]] = {
         Permission.VOICEMAIL_ACT: Scope.ROWS,
         # transfers: the call it is connected to, and its own transfers (ROWS)
         Permission.CALLS_TRANSFER: Scope.ROWS,
+        Permission.CALLS_CONTROL: Scope.ROWS,  # the call it is connected to
         # the desktop: its own state and calls (a ROWS grant: the route serves its rows)
         Permission.DESKTOP_READ: Scope.ROWS,
         Permission.WRAPUP_WRITE: Scope.ROWS,
@@ -270,6 +279,11 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("POST", "/api/v1/voicemail/{call_id}/handled"): Permission.VOICEMAIL_ACT,
     ("POST", "/api/v1/voicemail/{call_id}/reopen"): Permission.VOICEMAIL_ACT,
     ("GET", "/ui/voicemail"): Permission.VOICEMAIL_READ,
+    # Queued callbacks (gateway/api/v1/callbacks.py): supervisors and admins
+    ("GET", "/api/v1/callbacks"): Permission.CALLBACKS_READ,
+    ("GET", "/api/v1/callbacks/{callback_id}"): Permission.CALLBACKS_READ,
+    ("POST", "/api/v1/callbacks/{callback_id}/cancel"): Permission.CALLBACKS_ACT,
+    ("POST", "/api/v1/callbacks/{callback_id}/reschedule"): Permission.CALLBACKS_ACT,
     ("GET", "/ui/reports"): Permission.STATS_QUEUES,  # + its agent table: stats.agents
     # Agent desktop (gateway/api/v1/desktop.py, gateway/ui/agent.py)
     ("GET", "/api/v1/desktop"): Permission.DESKTOP_READ,
@@ -280,6 +294,15 @@ ROUTES: Final[dict[tuple[str, str], Permission]] = {
     ("GET", "/ui/agent/calls/{call_id}"): Permission.DESKTOP_READ,  # the Call-Info link
     # Transfers (gateway/api/v1/transfers.py)
     ("POST", "/api/v1/calls/{call_id}/transfers"): Permission.CALLS_TRANSFER,
+    # API v1: in-call control (gateway/api/v1/incall.py, docs/in-call.md)
+    ("GET", "/api/v1/calls/{call_id}/in-call"): Permission.CALLS_CONTROL,
+    ("POST", "/api/v1/calls/{call_id}/hold"): Permission.CALLS_CONTROL,
+    ("POST", "/api/v1/calls/{call_id}/resume"): Permission.CALLS_CONTROL,
+    ("POST", "/api/v1/calls/{call_id}/recording/pause"): Permission.CALLS_CONTROL,
+    ("POST", "/api/v1/calls/{call_id}/recording/resume"): Permission.CALLS_CONTROL,
+    ("POST", "/api/v1/calls/{call_id}/monitor"): Permission.CALLS_MONITOR,
+    ("PATCH", "/api/v1/calls/{call_id}/monitor"): Permission.CALLS_MONITOR,
+    ("DELETE", "/api/v1/calls/{call_id}/monitor"): Permission.CALLS_MONITOR,
     ("GET", "/api/v1/transfers/{transfer_id}"): Permission.CALLS_TRANSFER,
     ("POST", "/api/v1/transfers/{transfer_id}/complete"): Permission.CALLS_TRANSFER,
     ("POST", "/api/v1/transfers/{transfer_id}/cancel"): Permission.CALLS_TRANSFER,

@@ -6,17 +6,22 @@ and so a routing change (API or YAML reload) re-uses the same translation.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from acd import model as acd
 from gateway.control.alerts import KPIS, Thresholds
+from gateway.control.callback_plan import CallbackPlan
 from gateway.control.flow_settings import FlowSettings, QueueMedia
 from gateway.edge.settings import EdgeSettings, TrunkSource, WorkerDestination
 from gateway.events.catalogue import QueueKpi
 from gateway.ipc import protocol as p
 from gateway.settings import Action, AgentSettings, QueueSettings, RoutingSettings, Settings
 from gateway.supervisor.config import PoolConfig
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MUSIC, DEFAULT_GREETING = "music", "greeting"
 
@@ -130,8 +135,25 @@ def flow_settings(settings: Settings) -> FlowSettings:
         agent_uris={u: a.uri for u, a in settings.routing.agents.items() if a.uri},
         did_from_to=frozenset(t.name for t in settings.trunks if t.did_from == "to"),
         queue_media=media,
+        callbacks=callback_plans(settings),
         desktop_url=settings.api.base_url(),
+        pci_codes=(settings.recordings.pci_pause_code, settings.recordings.pci_resume_code),
     )
+
+
+def callback_plans(settings: Settings) -> dict[str, CallbackPlan]:
+    """Queues with `callback`; dialled through their trunk (default: the first one)."""
+    routing, plans = settings.routing, {}
+    hosts = {t.name: t.registrar.split(":", 1)[1].split(";")[0] for t in settings.trunks}
+    for name, q in routing.queues.items():
+        if q.callback is None:
+            continue
+        host = hosts.get(q.callback.trunk or "") or next(iter(hosts.values()), None)
+        if host is None:
+            log.warning("queue %s offers callbacks but no trunk is configured: not offered", name)
+            continue
+        plans[name] = CallbackPlan(q.callback, ZoneInfo(routing.timezone), routing.region, host)
+    return plans
 
 
 def pool_config(settings: Settings, log_dir: Path) -> PoolConfig:

@@ -22,6 +22,7 @@ from gateway.control import effects as fx
 from gateway.control.announcements import PromptSet
 from gateway.control.clock import Instant
 from gateway.control.flow_settings import TERMINAL_PROMPTS, FlowSettings
+from gateway.control.hold import record_facts
 from gateway.control.phases import Phase, Trigger, advance
 from gateway.control.session import AgentLeg, AgentLegState, CallSession, Role
 from gateway.control.wrapups import WrapupNote
@@ -57,6 +58,7 @@ def offer_failure(code: int) -> ev.OfferFailure:
 class TimerKind(enum.Enum):
     VOICEMAIL_LIMIT = "voicemail-limit"
     FINALISE = "finalise"
+    CALLBACK_OFFER = "callback-offer"  # the switchboard's callback desk plays the offer
 
 
 class CallHost(Protocol):
@@ -474,6 +476,7 @@ class Call:
             rtp_quality={r.value: dict(stats) for r, stats in s.rtp.items()} or None,
             recordings={r.value: path for r, path in s.recordings.items()},
             voicemail_box=s.voicemail_box,
+            **record_facts(s, self._host.now.mono),  # hold, monitoring, PCI (docs/in-call.md)
             events=(call_events.completed(s, wrapup, note),) if complete else (),
             last=complete,
         )

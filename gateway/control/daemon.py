@@ -33,6 +33,7 @@ from gateway.control.api_facade import ApiFacade
 from gateway.control.clock import LoopClock
 from gateway.control.desktop import DesktopControl
 from gateway.control.driver import CallDriver
+from gateway.control.hold_service import InCallService
 from gateway.control.event_writer import EventWriter
 from gateway.control.live_config import LiveConfig
 from gateway.control.observer import Observer
@@ -186,6 +187,11 @@ class ControlPlane:
 
         await self.pool.start()
         log.info("%d workers up", len(self.pool.workers()))
+        board.callbacks.workers = lambda: [w.worker_id for w in self.pool.workers()
+                                           if w.state == "up"]  # fmt: skip
+        pending = await self.calls.callbacks.active(clock.now().wall)  # docs/callback.md
+        if placed := self.calls.act(lambda: board.callbacks.restore(pending)):
+            log.info("%d pending callbacks back at their place in line", placed)
         for user, account in s.routing.agents.items():
             await self.edge.set_agent_credentials(user, account.password.get_secret_value())
         self.presence.start()
@@ -228,6 +234,8 @@ class ControlPlane:
         app.state.routing_admin = RoutingAdmin(RoutingRepository(self.db), membership)
         app.state.qa = QaState(EvaluationStore(self.db), s.qa.agent_recordings)  # docs/qa.md
         app.state.transfers = TransferService(self.calls)  # docs/transfer.md
+        app.state.incall = InCallService(self.calls, lambda: self.live.agent_names)
+        app.state.callbacks = self.calls  # cancel/reschedule go to the desk (docs/callback.md)
         desk = DesktopControl(self.calls, self.presence, lambda: self.live.routing)
         app.state.desktop = DesktopState(desk, WrapupStore(self.db))  # docs/desktop.md
         self._api_server = uvicorn.Server(

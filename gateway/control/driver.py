@@ -37,6 +37,7 @@ from gateway.ipc import protocol as p
 from gateway.ipc.errors import NoSuchLeg, WorkerError
 from gateway.metrics import Metrics
 from gateway.store import write_ops as wo
+from gateway.store.callbacks import CallbackConflict, CallbackStore
 from gateway.store.cdr import CdrStore
 from gateway.store.outbox import OutboxStore
 from gateway.store.records import OutboxMessage
@@ -123,6 +124,8 @@ class CallDriver:
         self._writes = writes or WriteBehind(cdr.database, on_events=events_written)
         self._timer: TimerHandle | None = None
         self._armed_at: float | None = None
+        self.callbacks = CallbackStore(cdr.database)
+        self._callback_changes = Sequencer("callback changes", retries=8)
 
     @property
     def engine(self) -> Engine:
@@ -172,6 +175,8 @@ class CallDriver:
                 chains.record.then(self._closer(effect))
                 if effect.last:
                     self._forget(chains)  # even if closing failed
+            case fx.CallbackChange():
+                self._callback_changes.then(lambda: self._change_callback(effect))
             case fx.Emit():
                 chains = self._chains(effect.call_id)
                 self._write(chains, wo.EmitEvents(self._messages(effect.events, effect.at)))
@@ -181,6 +186,19 @@ class CallDriver:
                 chains = self._chains(effect.call_id)
                 if (op := self._operation(effect, chains)) is not None:
                     self._write(chains, op)
+
+    async def _change_callback(self, c: fx.CallbackChange) -> None:
+        events = c.events
+        try:
+            if c.task is not None:
+                await self.callbacks.add(c.task, events, c.at)
+            elif c.step is not None:
+                await self.callbacks.move(uuid.UUID(c.callback_id), c.step, lambda _: events, c.at)
+        except CallbackConflict as exc:  # e.g. cancelled by a supervisor meanwhile
+            log.warning("callback %s: %s", c.callback_id, exc)
+            return
+        if events:
+            self._events_written()
 
     def _chains(self, call_id: str) -> CallChains:
         chains = self._calls.get(call_id)
@@ -227,7 +245,8 @@ class CallDriver:
                     call_id=call_id, sip_call_id=effect.sip_call_id, arrived_at=effect.arrived_at,
                     did=effect.did, caller=effect.caller, trunk=effect.trunk,
                     worker=effect.worker, queue=effect.queue, events=events,
-                    caller_name=effect.caller_name,
+                    caller_name=effect.caller_name, initiation=effect.initiation,
+                    callback_of=uuid.UUID(effect.callback_of) if effect.callback_of else None,
                 )  # fmt: skip
             case fx.SetQueue():
                 return wo.SetQueue(call_id=call_id, queue=effect.queue, events=events)
@@ -281,6 +300,8 @@ class CallDriver:
                     recording_caller=recordings.get("caller") or recordings.get("voicemail"),
                     recording_agent=recordings.get("agent"),
                     voicemail_box=effect.voicemail_box if "voicemail" in recordings else None,
+                    hold_count=effect.hold_count, hold_seconds=effect.hold_seconds,
+                    monitors=effect.monitors, recording_pauses=effect.recording_pauses,
                     events=self._messages((*file_events, *effect.events), effect.ended_at),
                 )
             )
@@ -328,7 +349,7 @@ class CallDriver:
         (shutdown, tests)."""
         while True:
             chains = [c for call in self._calls.values() for c in (call.media, call.record)]
-            pending = [c for c in chains if not c.idle()]
+            pending = [c for c in (*chains, self._callback_changes) if not c.idle()]
             if not pending:
                 break
             for chain in pending:

@@ -15,11 +15,13 @@ that was not stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
+from gateway.store.callbacks import CallbackTask
 from gateway.store.records import Disposition, HangupBy, OfferResult
 
 Events = tuple[ce.Event, ...]
@@ -47,6 +49,8 @@ class OpenRecord:
     queue: str | None
     events: Events = ()
     caller_name: str | None = None  # the From display name, for the screen-pop
+    initiation: str | None = None  # "callback": the gateway dialled out (docs/callback.md)
+    callback_of: str | None = None  # the call the caller asked to be called back from
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,10 @@ class CloseRecord:
     rtp_quality: dict[str, dict[str, float | int]] | None
     recordings: dict[str, str] = field(default_factory=dict)  # role value -> path
     voicemail_box: str | None = None  # the box of a message left (docs/voicemail.md)
+    hold_count: int | None = None  # in-call control (docs/in-call.md); None: never answered
+    hold_seconds: float | None = None
+    monitors: list[dict[str, object]] | None = None
+    recording_pauses: list[dict[str, object]] | None = None
     events: Events = ()  # the driver puts recording.ready / voicemail.left first
     last: bool = True  # False: a call.completed (after wrap-up) is still to come
 
@@ -137,5 +145,18 @@ class CountRefusedInvite:
     code: int
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackChange:
+    """A queued callback's row (gateway/store/callbacks.py): `task` is a new one, else
+    `step` moves the row `callback_id`; its `events` go in the same transaction.
+    Changes run in order on one chain of their own."""
+
+    callback_id: str
+    at: datetime
+    task: CallbackTask | None = None
+    step: Callable[[CallbackTask], CallbackTask] | None = None
+    events: Events = ()
+
+
 RecordEffect = OpenRecord | SetQueue | StartOffer | EndOffer | MarkAnswered | CloseRecord | Emit
-Effect = Send | RecordEffect | LogAgentState | CountRefusedInvite
+Effect = Send | RecordEffect | LogAgentState | CountRefusedInvite | CallbackChange

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from acd.model import TerminalAction
+from gateway.control.callback_plan import CallbackPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,16 @@ class FlowSettings:
     agent_uris: dict[str, str] = field(default_factory=dict)  # agent id -> SIP URI override
     did_from_to: frozenset[str] = frozenset()  # trunks that put the DID in To, not the R-URI
     queue_media: dict[str, QueueMedia] = field(default_factory=dict)
+    callbacks: dict[str, CallbackPlan] = field(default_factory=dict)  # queues offering one
     # the agent desktop's base URL: agent INVITEs carry Call-Info to the call's screen-pop
     desktop_url: str | None = None
+    pci_codes: tuple[str, str] = ("*1", "*2")  # the agent's DTMF: pause / resume recording
 
     def media_for(self, queue: str | None) -> QueueMedia:
         return self.queue_media.get(queue or "", QueueMedia())
+
+    def callback_for(self, queue: str | None) -> CallbackPlan | None:
+        return self.callbacks.get(queue or "")
 
     def agent_uri(self, agent_id: str) -> str:
         return self.agent_uris.get(agent_id) or f"sip:{agent_id}@{self.domain}"

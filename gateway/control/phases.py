@@ -8,7 +8,9 @@ docs/control-plane.md's diagram is generated from the table (`mermaid_diagram()`
 
 Features to come add rows, not callbacks: hold and transfer (CONNECTED <-> HELD,
 CONNECTED -> TRANSFERRING -> CONNECTED), supervisor monitoring (a side relation of
-CONNECTED), queued callback (QUEUED -> CALLBACK_SCHEDULED -> ENDED), and a session
+CONNECTED), queued callback (QUEUED -> CALLBACK_OFFER -> ANNOUNCING for the caller;
+ROUTING -> QUEUED -> CALLBACK_WHISPER -> CALLBACK_DIALING -> CONNECTED for the outbound
+session, docs/callback.md), and a session
 rebuilt from worker reports after a control-plane restart (enters at its reported
 phase).
 """
@@ -25,8 +27,14 @@ class Phase(enum.Enum):
     ANNOUNCING = "announcing"  # closed / unknown number / diverted: a prompt, then the end
     QUEUED = "queued"  # in the ACD: greeting, music, announcements, agents ringing
     CONNECTED = "connected"  # bridged with an agent, both legs recorded
+    HELD = "held"  # on hold: music to the caller, cut from the agent (hold_desk.py)
     TRANSFERRING = "transferring"  # a transfer's target is rung or consulted (transfer.py)
     VOICEMAIL_PROMPT = "voicemail-prompt"  # "leave a message" and the beep
+    # queued callback (callback_desk.py): the caller confirms a number; the outbound session
+    # whispers to the agent who took it, then dials the customer
+    CALLBACK_OFFER = "callback-offer"
+    CALLBACK_WHISPER = "callback-whisper"
+    CALLBACK_DIALING = "callback-dialing"
     VOICEMAIL_RECORDING = "voicemail-recording"  # the caller is recorded, up to a limit
     HANGING_UP = "hanging-up"  # over: the caller's leg is being ended
     ENDED = "ended"  # the caller's leg is gone; waiting for agent legs and recordings
@@ -46,6 +54,12 @@ class Trigger(enum.Enum):
     CALLER_GONE = "caller-gone"  # the caller's leg disconnected, for whatever reason
     SETTLED = "settled"  # every agent leg ended and every recording closed
     TIMED_OUT = "timed-out"  # settling took longer than `finalize_timeout`
+    HOLD = "hold"  # the agent's phone (re-INVITE sendonly/inactive) or the API holds the call
+    RESUME = "resume"  # taken off hold (also first thing when a held conversation ends)
+    CALLBACK_KEY = "callback-key"  # a waiting caller pressed the callback offer's key
+    CALLBACK_CONFIRM = "callback-confirm"  # the caller confirmed the number: goodbye prompt
+    CALLBACK_QUEUE = "callback-queue"  # an outbound callback session takes its place in line
+    WHISPER = "whisper"  # the agent answered a callback: it hears who it is for
     TRANSFER = "transfer"  # an agent or supervisor transfers the call to an agent or number
     TRANSFERRED = "transferred"  # the target took the call, or the caller is back with the agent
     REQUEUE = "requeue"  # to a queue, or a blind transfer's target failed: back in line
@@ -65,11 +79,24 @@ TRANSITIONS: Final[dict[tuple[Phase, Trigger], Phase]] = {
     (_P.VOICEMAIL_PROMPT, _T.PROMPT_DONE): _P.VOICEMAIL_RECORDING,
     (_P.VOICEMAIL_RECORDING, _T.TIME_LIMIT): _P.HANGING_UP,
     (_P.CONNECTED, _T.AGENT_GONE): _P.HANGING_UP,
+    (_P.CONNECTED, _T.HOLD): _P.HELD,
+    (_P.HELD, _T.RESUME): _P.CONNECTED,
+    (_P.HELD, _T.AGENT_GONE): _P.HANGING_UP,  # (hold_desk.py resumes first: not reached)
+    (_P.HELD, _T.CALLER_GONE): _P.ENDED,
     (_P.CONNECTED, _T.TRANSFER): _P.TRANSFERRING,
     (_P.CONNECTED, _T.REQUEUE): _P.QUEUED,
     (_P.TRANSFERRING, _T.TRANSFERRED): _P.CONNECTED,
     (_P.TRANSFERRING, _T.REQUEUE): _P.QUEUED,
     (_P.TRANSFERRING, _T.CALLER_GONE): _P.ENDED,
+    (_P.QUEUED, _T.CALLBACK_KEY): _P.CALLBACK_OFFER,
+    (_P.CALLBACK_OFFER, _T.CALLBACK_CONFIRM): _P.ANNOUNCING,
+    (_P.CALLBACK_OFFER, _T.CALLER_GONE): _P.ENDED,
+    (_P.ROUTING, _T.CALLBACK_QUEUE): _P.QUEUED,  # no caller leg until it dials
+    (_P.QUEUED, _T.WHISPER): _P.CALLBACK_WHISPER,
+    (_P.CALLBACK_WHISPER, _T.PROMPT_DONE): _P.CALLBACK_DIALING,
+    (_P.CALLBACK_WHISPER, _T.CALLER_GONE): _P.ENDED,  # the agent left: the attempt is over
+    (_P.CALLBACK_DIALING, _T.CONNECT): _P.CONNECTED,
+    (_P.CALLBACK_DIALING, _T.CALLER_GONE): _P.ENDED,  # no answer, busy, or cut off
     (_P.ROUTING, _T.CALLER_GONE): _P.ENDED,
     (_P.ANSWERING, _T.CALLER_GONE): _P.ENDED,  # no ACK (Timer H): failed, no agent touched
     (_P.ANNOUNCING, _T.CALLER_GONE): _P.ENDED,

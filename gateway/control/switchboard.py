@@ -38,6 +38,7 @@ from typing import TypeVar
 
 from acd import commands as cmd
 from acd import events as ev
+from acd.callback_events import CallbackKept, CallbackRemoved
 from acd.engine import Engine
 from acd.errors import AcdError
 from gateway.control import call_events
@@ -45,9 +46,11 @@ from gateway.control import effects as fx
 from gateway.control.agent_times import AgentTimes
 from gateway.control.announcements import PromptSet
 from gateway.control.call import Call, TimerKind
+from gateway.control.callback_desk import CallbackDesk
 from gateway.control.caller_name import display_name
 from gateway.control.clock import Instant
 from gateway.control.flow_settings import FlowSettings
+from gateway.control.hold_desk import InCallDesk
 from gateway.control.phases import Trigger, advance
 from gateway.control.session import CallSession
 from gateway.control.transfer import TransferDesk, TransferSettings
@@ -85,7 +88,8 @@ class CallIndex:
 
     def remove(self, call: Call) -> None:
         self._by_call.pop(call.call_id, None)
-        for leg in [call.session.caller_leg, *call.session.agent_legs]:
+        s = call.session
+        for leg in [s.caller_leg, *s.agent_legs, *(m.leg for m in s.monitors)]:
             self._by_leg.pop(leg, None)
 
     def sessions(self) -> Iterator[CallSession]:
@@ -123,6 +127,8 @@ class Switchboard:
         self._closing: list[fx.Effect] = []
         self._now = Instant(0.0, datetime.fromtimestamp(0, UTC))
         self.transfers = TransferDesk(self, transfers or TransferSettings())
+        self.callbacks = CallbackDesk(self)  # queued callbacks (callback_desk.py)
+        self.incall = InCallDesk(self, settings.pci_codes)  # hold, monitor, PCI (hold_desk.py)
 
     # ------------------------------------------------------------------ the doors
     def worker_event(self, worker_id: str, event: p.Event, now: Instant) -> list[fx.Effect]:
@@ -133,7 +139,9 @@ class Switchboard:
     ) -> list[fx.Effect]:
         def route() -> None:
             call = self.calls.by_call(call_id)
-            if call is not None and not self.transfers.command_failed(call, command, error):
+            if call is None or self.incall.command_failed(call, command, error):
+                return
+            if not self.transfers.command_failed(call, command, error):
                 call.command_failed(command, error)
 
         return self._step(now, route)
@@ -196,6 +204,9 @@ class Switchboard:
     def emit(self, effect: fx.Effect, *, closing: bool = False) -> None:
         (self._closing if closing else self._effects).append(effect)
 
+    def new_id(self) -> uuid.UUID:
+        return self._new_call_id()
+
     def feed_acd(self, event: ev.Event) -> None:
         self._acd_inbox.append(event)
 
@@ -224,7 +235,11 @@ class Switchboard:
         now = self._now.mono
         while self._timers and self._timers[0][0] <= now:
             _, _, call_id, kind = heapq.heappop(self._timers)
-            if (call := self.calls.by_call(call_id)) is not None:
+            if (call := self.calls.by_call(call_id)) is None:
+                continue
+            if kind is TimerKind.CALLBACK_OFFER:
+                self.callbacks.offer_due(call)
+            else:
                 call.timer(kind)
         for command in self.engine.handle_timer(now):
             self._on_acd_command(command)
@@ -239,6 +254,9 @@ class Switchboard:
                     return
                 match event:
                     case p.LegStateChanged():
+                        self.callbacks.leg_changed(call, event)
+                        if self.incall.leg_changed(call, event):
+                            return  # a supervisor's leg
                         if not self.transfers.leg_changed(call, event):
                             call.leg_changed(event)
                     case p.PlaybackDone():
@@ -249,6 +267,12 @@ class Switchboard:
                         call.rtp_quality(event)
             case p.DtmfDigit():
                 log.info("DTMF %s on %s", printable(event.digit), event.leg)
+                if (call := self.calls.by_leg(event.leg)) is not None:
+                    self.callbacks.dtmf(call, event.digit)
+                    self.incall.dtmf(call, event)  # PCI codes, supervisor's 4/5/6
+            case p.LegHold():
+                if (call := self.calls.by_leg(event.leg)) is not None:
+                    self.incall.leg_hold(call, event)
             case p.CallRejected():
                 log.info(
                     "worker %s refused INVITE %s: %s",
@@ -262,6 +286,7 @@ class Switchboard:
                     self.transfers.refer(call, event)
             case p.Capacity():
                 self.transfers.capacity(worker_id, event)  # a transfer needs a free leg
+                self.incall.capacity(worker_id, event)  # and so does a supervisor
             case p.RegistrationState():
                 pass  # the trunks' business
 
@@ -271,9 +296,14 @@ class Switchboard:
             return
         if isinstance(command, cmd.CallAbandoned):
             return  # the call reported it when the caller's leg went
+        if isinstance(command, CallbackKept | CallbackRemoved):
+            self.callbacks.notice(command)
+            return
         call = self.calls.by_call(command.call_id)
         if call is not None:
             call.acd_command(command)
+            if isinstance(command, cmd.CallQueued):
+                self.callbacks.queued(call)
         elif isinstance(command, cmd.ConnectCall):  # gone before connect: free the agent
             self.feed_acd(ev.ConversationEnded(call_id=command.call_id))
 

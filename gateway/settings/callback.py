@@ -2,7 +2,8 @@
 
 Times are seconds; ``window`` is local time in the routing ``timezone`` during which the
 gateway may dial customers (``null``: any time); ``caller_id`` is the number the customer
-sees (E.164; ``null``: the number the caller dialled).
+sees (E.164; ``null``: the number the caller dialled); ``trunk`` the trunk dialled through
+(``null``: the first one).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class CallbackSettings(BaseModel):
     retry_interval: Annotated[float, Field(gt=0)] = 120.0
     window: str | None = None  # "09:00-18:00"
     caller_id: E164 | None = None
+    trunk: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")] | None = None
+    ring_timeout: Annotated[float, Field(gt=0, le=300)] = 30.0  # seconds the customer rings
 
     @field_validator("window")
     @classmethod

@@ -33,6 +33,8 @@ class OpenCall:
     queue: str | None = None
     events: Events = ()
     caller_name: str | None = None
+    initiation: str | None = None  # "callback" (gateway/store/callbacks.py)
+    callback_of: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,10 @@ class CloseCall:
     recording_caller: str | None = None
     recording_agent: str | None = None
     voicemail_box: str | None = None  # the box of the message the caller left, if any
+    hold_count: int | None = None  # in-call control (docs/in-call.md)
+    hold_seconds: float | None = None
+    monitors: list[Any] | None = None
+    recording_pauses: list[Any] | None = None
     wait_seconds: float | None = None
     talk_seconds: float | None = None
     derived: bool = False

@@ -65,7 +65,7 @@ _ANSWER = (
 _CLOSE_COLUMNS = (
     "ended_at", "disposition", "hangup_by", "caller_sip_code", "agent_sip_code", "rtp_quality",
     "recording_stereo", "recording_caller", "recording_agent", "wait_seconds", "talk_seconds",
-    "voicemail_box",
+    "voicemail_box", "hold_count", "hold_seconds", "monitors", "recording_pauses",
 )  # fmt: skip
 _CLOSE = (
     update(CALLS)
@@ -88,7 +88,8 @@ async def write_batch(conn: AsyncConnection, ops: Sequence[WriteOp], *, careful:
             [
                 {"id": o.call_id, "sip_call_id": o.sip_call_id, "arrived_at": o.arrived_at,
                  "did": o.did, "caller": o.caller, "trunk": o.trunk, "worker": o.worker,
-                 "queue": o.queue, "caller_name": o.caller_name}
+                 "queue": o.queue, "caller_name": o.caller_name, "initiation": o.initiation,
+                 "callback_of": o.callback_of}
                 for o in opens
             ],
         )  # fmt: skip

@@ -85,6 +85,8 @@ EXPECTED[Role.SUPERVISOR] |= {"voicemail.read", "voicemail.act"}
 EXPECTED[Role.QA] |= {"voicemail.read"}
 # transfers: supervisors any live call; an agent its own (ROWS), QA none
 EXPECTED[Role.SUPERVISOR] |= {"calls.transfer"}
+# queued callbacks: supervisors list, cancel, reschedule (docs/callback.md)
+EXPECTED[Role.SUPERVISOR] |= {"callbacks.read", "callbacks.act"}
 
 
 @pytest.mark.parametrize("role", list(Role))
