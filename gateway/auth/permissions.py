@@ -29,7 +29,8 @@ Voicemail (`voicemail.read`, `voicemail.act`): admin and supervisor every box, Q
 every box, an agent the boxes of the queues it belongs to (ROWS: those are its queue's
 callers, whom it may call back; a named box outside its queues is not its business).
 Transfers (`calls.transfer`): admins and supervisors any live call, an agent user the
-call it is connected to and its own transfers (ROWS). The agent desktop (`desktop.read`, `calls.wrapup`): an agent user its own desktop and
+call it is connected to and its own transfers (ROWS). In-call control (`calls.control`:
+hold, resume, PCI pause): the same; monitoring (`calls.monitor`): admins and supervisors. The agent desktop (`desktop.read`, `calls.wrapup`): an agent user its own desktop and
 the wrap-up of the calls it answered (ROWS); admins any agent's.
 """
 

@@ -14,6 +14,9 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gateway.control.hold import HoldState
+from gateway.control.monitor import Monitor
+from gateway.control.pci import PciState
 from gateway.control.phases import Phase
 from gateway.store.records import Disposition, HangupBy
 
@@ -75,6 +78,12 @@ class CallSession:
     recordings_closed: set[Role] = field(default_factory=set)
     rtp: dict[Role, RtpStats] = field(default_factory=dict)  # CALLER / AGENT
     dialled: int = 0
+    # in-call control (docs/in-call.md): hold figures, the supervisor (a side relation of
+    # CONNECTED/HELD, not a phase) and those who came before, the PCI-paused spans
+    hold: HoldState = field(default_factory=HoldState)
+    monitor: Monitor | None = None
+    monitors: list[Monitor] = field(default_factory=list)  # every one, the current included
+    pci: PciState = field(default_factory=PciState)
     caller_name: str | None = None  # the From display name (gateway/control/caller_name.py)
 
     def next_agent_leg_name(self) -> str:

@@ -408,6 +408,117 @@ class CallbackCancelled:
     cancelled_by: str
 
 
+# --------------------------------------------------------------------------- in-call control
+InCallSource = Literal["api", "phone", "dtmf"]  # an API request, a re-INVITE, a DTMF code
+MonitorModeName = Literal["listen", "whisper", "barge"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallHeld:
+    TYPE: ClassVar[str] = PREFIX + "call.held"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "The connected call was put on hold (the caller hears the queue's music, the agent "
+        "is cut from the caller) by the agent's phone or the API (docs/in-call.md)."
+    )
+    call_id: str
+    agent: str | None
+    source: InCallSource
+    by: str  # the API user, or the agent's phone
+    hold_count: int  # holds of this call so far, this one included
+
+
+@dataclass(frozen=True, slots=True)
+class CallResumed:
+    TYPE: ClassVar[str] = PREFIX + "call.resumed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "The held call is bridged with its agent again."
+    call_id: str
+    agent: str | None
+    source: InCallSource
+    by: str
+    held_seconds: float  # this hold
+    hold_seconds: float  # every hold of the call so far
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorStarted:
+    TYPE: ClassVar[str] = PREFIX + "monitor.started"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "A supervisor's phone answered and monitors the call: listen (hears both, heard by "
+        "none), whisper (heard by the agent only) or barge (three-way)."
+    )
+    call_id: str
+    agent: str | None
+    supervisor: str
+    mode: MonitorModeName
+    by: str  # the API user who started it
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorChanged:
+    TYPE: ClassVar[str] = PREFIX + "monitor.changed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "The supervisor switched mode (API, or DTMF 4/5/6 from its phone)."
+    call_id: str
+    supervisor: str
+    mode: MonitorModeName
+    previous_mode: MonitorModeName
+    source: InCallSource
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorEnded:
+    TYPE: ClassVar[str] = PREFIX + "monitor.ended"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "Monitoring is over: ended by the API, the supervisor hung up (or never answered: "
+        "`reason`), or the conversation ended."
+    )
+    call_id: str
+    supervisor: str
+    mode: MonitorModeName
+    reason: str  # api, supervisor-hung-up, conversation-ended, no-answer, no-free-leg, ...
+    code: int | None  # the supervisor leg's last SIP code
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingPaused:
+    TYPE: ClassVar[str] = PREFIX + "recording.paused"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = (
+        "PCI pause: both channels of the recording hold silence from `offset_seconds` "
+        "(into the recording) until recording.resumed or the end of the call."
+    )
+    call_id: str
+    agent: str | None
+    source: InCallSource
+    by: str
+    offset_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingResumed:
+    TYPE: ClassVar[str] = PREFIX + "recording.resumed"
+    VERSION: ClassVar[int] = 1
+    SUBJECT: ClassVar[str] = "call_id"
+    DESCRIPTION: ClassVar[str] = "The PCI pause is over: the recording takes both parties again."
+    call_id: str
+    agent: str | None
+    source: InCallSource
+    by: str
+    offset_seconds: float
+    paused_seconds: float
+
+
 # --------------------------------------------------------------------------- agents, queues
 @dataclass(frozen=True, slots=True)
 class AgentStateChanged:
@@ -493,6 +604,13 @@ Event = (
     | TransferStarted
     | TransferCompleted
     | TransferFailed
+    | CallHeld
+    | CallResumed
+    | MonitorStarted
+    | MonitorChanged
+    | MonitorEnded
+    | RecordingPaused
+    | RecordingResumed
     | AgentStateChanged
     | QueueThresholdCrossed
     | TrunkRegistrationChanged
@@ -521,6 +639,13 @@ CATALOGUE: tuple[type[EventData], ...] = (
     TransferStarted,
     TransferCompleted,
     TransferFailed,
+    CallHeld,
+    CallResumed,
+    MonitorStarted,
+    MonitorChanged,
+    MonitorEnded,
+    RecordingPaused,
+    RecordingResumed,
     AgentStateChanged,
     QueueThresholdCrossed,
     TrunkRegistrationChanged,

@@ -239,6 +239,9 @@ class RecordingSettings(Model):
     # size (docs/recordings.md has the figures); made with sox after the call
     format: Literal["wav", "flac"] = "wav"
     finisher_processes: Annotated[int, Field(ge=1, le=8)] = 1  # stereo mix, checksums
+    # PCI pause from the agent's phone (docs/in-call.md): DTMF codes, "" disables one
+    pci_pause_code: Annotated[str, Field(pattern=r"^[0-9*#]{0,8}$")] = "*1"
+    pci_resume_code: Annotated[str, Field(pattern=r"^[0-9*#]{0,8}$")] = "*2"
 
 
 class EdgeOptions(Model):

@@ -275,6 +275,10 @@ def _call_record(call: Call) -> CallRecord:
         wrapup_notes=call.wrapup_notes,
         wrapup_by=call.wrapup_by,
         wrapup_at=call.wrapup_at,
+        hold_count=call.hold_count,
+        hold_seconds=call.hold_seconds,
+        monitors=call.monitors,
+        recording_pauses=call.recording_pauses,
     )
 
 

@@ -113,6 +113,11 @@ class Call(Base):
     # gateway dialled the customer back for the call `callback_of`
     initiation: Mapped[str | None] = mapped_column(NulFreeString(16))
     callback_of: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    # in-call control (docs/in-call.md): holds, supervisor monitoring, PCI-paused spans
+    hold_count: Mapped[int | None]
+    hold_seconds: Mapped[float | None]
+    monitors: Mapped[list[Any] | None] = mapped_column(JSONType)
+    recording_pauses: Mapped[list[Any] | None] = mapped_column(JSONType)
 
 
 class Callback(Base):

@@ -93,6 +93,11 @@ class CallRecord:
     wrapup_notes: str | None = None
     wrapup_by: str | None = None
     wrapup_at: datetime | None = None
+    # in-call control (docs/in-call.md)
+    hold_count: int | None = None
+    hold_seconds: float | None = None
+    monitors: list[Any] | None = None  # supervisor monitoring sessions
+    recording_pauses: list[Any] | None = None  # PCI-paused spans, s from the recording's start
 
 
 @dataclass(frozen=True, slots=True)

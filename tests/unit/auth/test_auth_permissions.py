@@ -87,6 +87,8 @@ EXPECTED[Role.QA] |= {"voicemail.read"}
 EXPECTED[Role.SUPERVISOR] |= {"calls.transfer"}
 # queued callbacks: supervisors list, cancel, reschedule (docs/callback.md)
 EXPECTED[Role.SUPERVISOR] |= {"callbacks.read", "callbacks.act"}
+# in-call control: supervisors hold / pause any live call and monitor it; an agent its own
+EXPECTED[Role.SUPERVISOR] |= {"calls.control", "calls.monitor"}
 
 
 @pytest.mark.parametrize("role", list(Role))
