@@ -10,7 +10,7 @@ difference of two snapshots of the processes alive at both ends.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -23,6 +23,22 @@ class Proc:
     cpu_s: float  # utime + stime
     rss_mb: float
     threads: int
+    by_thread: dict[str, float] = field(default_factory=dict)  # control plane: CPU per name
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (the loop is "python", aiosqlite's "Thread-N" etc.)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            stat = (task / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        name = "loop" if task.name == str(pid) else name.rstrip("0123456789_-") or name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return out
 
 
 def _read(pid: int) -> tuple[str, list[str], str, str] | None:
@@ -90,7 +106,9 @@ def snapshot(roots: list[int], control_pid: int | None) -> dict[int, Proc]:
                 rss = int(line.split()[1])
             elif line.startswith("Threads:"):
                 threads = int(line.split()[1])
-        out[pid] = Proc(pid, classify(comm, cmdline, control_pid, pid), cpu, rss / 1024, threads)
+        group = classify(comm, cmdline, control_pid, pid)
+        by_thread = thread_cpu(pid) if group == "control plane" else {}
+        out[pid] = Proc(pid, group, cpu, rss / 1024, threads, by_thread)
     return out
 
 
@@ -107,6 +125,11 @@ def groups(before: dict[int, Proc], after: dict[int, Proc], seconds: float) -> d
         g["procs"] += 1
         g["rss_mb"] += p.rss_mb
         g["threads"] += p.threads
+        if p.by_thread:
+            old = before[pid].by_thread if pid in before else {}
+            g["by_thread_s"] = {
+                name: round(cpu - old.get(name, 0.0), 2) for name, cpu in p.by_thread.items()
+            }
     for g in out.values():
         g["core_pct"] = round(100 * g["cpu_s"] / seconds, 1) if seconds > 0 else 0.0
         g["cpu_s"] = round(g["cpu_s"], 2)

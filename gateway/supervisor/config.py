@@ -37,6 +37,9 @@ class PoolConfig:
     log_dir: str | None = None  # worker stderr goes to <log_dir>/<id>.log (else inherited)
     python: str = sys.executable
     cwd: str | None = None
+    # Workers' nice value (gateway/supervisor/priority.py): their media threads go before
+    # the control plane, the edge and the rest of the box; 0 leaves it alone.
+    nice: int = -10
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import itertools
+import time
 from dataclasses import dataclass
 
 from gateway.ipc import protocol as p
@@ -54,6 +55,7 @@ class WorkerHandle:
         self.restarts = 0
         self.failures = 0  # consecutive short-lived runs, for the backoff
         self.health_misses = 0
+        self.heard_at = 0.0  # monotonic time of its last message (its owner thread lives)
         self.spawned_at = 0.0  # last process start
         self.up_event = asyncio.Event()
 
@@ -93,6 +95,7 @@ class WorkerHandle:
         """One message from the worker: resolve a result, or do the bookkeeping for an
         event and return it (for the pool to pass on). The one type switch on events
         on this side of the connection."""
+        self.heard_at = time.monotonic()
         if isinstance(msg, p.Result):
             fut = self.pending.get(msg.id)
             if fut is not None and not fut.done():

@@ -53,6 +53,7 @@ from gateway.supervisor.config import (
     WorkerUp,
 )
 from gateway.supervisor.handle import WorkerHandle, WorkerSpec, WorkerState
+from gateway.supervisor.priority import renice
 from recordings.wav_repair import repair_wav_header
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class WorkerPool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._registrations: dict[str, tuple[p.Register, str | None]] = {}
         self._stopping = False
+        self._pinging: set[str] = set()  # workers with a health ping out
         self.control_port = 0
         for i in range(config.workers):
             spec = WorkerSpec(
@@ -237,6 +239,7 @@ class WorkerPool:
             env=env,
             start_new_session=True,
         )
+        renice(h.proc.pid, cfg.nice)  # before it has any thread: they all inherit it
         if stderr is not None:
             stderr.close()
         self._spawn_task(self._watch(h, h.proc))
@@ -367,17 +370,26 @@ class WorkerPool:
 
     # ----------------------------------------------------------------- health, re-homing
     async def _health_loop(self) -> None:
+        """One ping per worker and ``health_interval``, spread over the interval (a round
+        of all at once woke every worker in the same instant, beside its media threads),
+        and none for a worker heard from within the interval: results and events come
+        from its owner thread, the one a ping checks."""
+        interval = self.config.health_interval
         while True:
-            await asyncio.sleep(self.config.health_interval)
-            await asyncio.gather(
-                *(
-                    self._health(h)
-                    for h in list(self._handles.values())
-                    if h.state == WorkerState.UP
-                )
-            )
+            up = [h for h in self._handles.values() if h.state == WorkerState.UP]
+            if not up:
+                await asyncio.sleep(interval)
+                continue
+            for h in up:
+                await asyncio.sleep(interval / len(up))
+                quiet = time.monotonic() - h.heard_at >= interval
+                if h.state == WorkerState.UP and quiet:
+                    self._spawn_task(self._health(h))
 
     async def _health(self, h: WorkerHandle) -> None:
+        if h.worker_id in self._pinging:
+            return  # the last ping is still out (health_timeout > the spacing)
+        self._pinging.add(h.worker_id)
         try:
             await h.command(p.Ping(), self.config.health_timeout)
             h.health_misses = 0
@@ -390,6 +402,8 @@ class WorkerPool:
                 h.health_misses = 0
                 with contextlib.suppress(ProcessLookupError):
                     h.proc.kill()
+        finally:
+            self._pinging.discard(h.worker_id)
 
     def _pick_home(self) -> str | None:
         up = [h for h in self._handles.values() if h.state == WorkerState.UP]
