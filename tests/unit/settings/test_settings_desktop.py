@@ -3,34 +3,17 @@ value names file:line: key."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from gateway.settings import Settings, SettingsError, parse_settings
-
-
-def parse(text: str) -> Settings:
-    return parse_settings(text, file="gw.yaml", base_dir=Path("/etc/gw"), environ={})
-
-
-def errors_of(text: str) -> list[str]:
-    with pytest.raises(SettingsError) as caught:
-        parse(text)
-    return [str(issue) for issue in caught.value.issues]
+from tests.unit.settings.test_settings_mqtt import errors_of, parse
 
 
 def test_wrapup_codes_and_public_url() -> None:
-    s = parse_settings(
+    s = parse(
         "api:\n  public_url: https://cc.example.com/gw/\nqueues:\n  sales:\n"
-        "    wrapup_codes: [sale, no-sale, callback.later]\n",
-        file="gw.yaml", base_dir=Path("/etc/gw"), environ={},
-    )  # fmt: skip
+        "    wrapup_codes: [sale, no-sale, callback.later]\n"
+    )
     assert s.routing.queues["sales"].wrapup_codes == ("sale", "no-sale", "callback.later")
     assert s.api.base_url() == "https://cc.example.com/gw"
-    assert parse_settings("{}", file="gw.yaml", base_dir=Path("/"), environ={}).api.base_url() == (
-        "http://127.0.0.1:8080"
-    )
+    assert parse("{}").api.base_url() == "http://127.0.0.1:8080"
 
 
 def test_bad_wrapup_codes_and_url_name_the_key() -> None:
