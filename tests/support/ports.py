@@ -4,10 +4,14 @@ Worker tests own SIP ports 21000-22999 and RTP ports 40000-44999 on 127.0.0.1; e
 tests own TCP ports 23000-23999 (brokers, APIs). A
 block is handed out only if every port in it binds (UDP) right now; a per-process
 cursor starting at a random offset keeps parallel runs from racing for the same.
+Under pytest-xdist (./scripts/test runs two workers) worker i of n draws only from the
+i-th n-th of each range: a block is checked free, then bound later by a gateway or sipp,
+and two workers of one run must never pick the same block in between.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 
@@ -39,9 +43,20 @@ def tcp_port_free(port: int) -> bool:
     return True
 
 
+def worker_slice(rng: tuple[int, int]) -> tuple[int, int]:
+    """This xdist worker's share of ``rng`` (all of it outside xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or count <= 1:
+        return rng
+    index, (lo, hi) = int(worker[2:]), rng
+    share = (hi - lo + 1) // count
+    return lo + index * share, lo + (index + 1) * share - 1
+
+
 def block(rng: tuple[int, int], size: int, align: int = 2) -> int:
     """First port of ``size`` consecutive free UDP ports within ``rng``."""
-    lo, hi = rng
+    lo, hi = worker_slice(rng)
     span = hi - lo + 1
     start = _cursor.get(rng)
     if start is None:
