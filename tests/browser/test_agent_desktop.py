@@ -3,8 +3,9 @@ through the routing API (live, restored after). ana (alice's agent user) opens
 /ui/agent; a first call from a new number is answered and its wrap-up ended with the
 page's Ready button; the same number calls again and the screen-pop (caller, name, DID,
 queue, the previous call in the history with its recording link) is on the page within
-1 s of the phone ringing; after the call ana picks a code and writes a note, and the call
-record and the `call.completed` a real MQTT subscriber receives carry them."""
+1 s of the phone ringing; the Hold / Resume buttons hold the call; after the call ana
+picks a code and writes a note, and the call record and the `call.completed` a real MQTT
+subscriber receives carry them."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ async def test_screen_pop_and_wrapup_from_the_agent_desktop(
         await page.wait_for_selector("#ad-state:text('available')")
 
         # the same number again: the pop, with that call in the history, within 1 s
-        second = await gw.call("+15550100100", hold_ms=1500, caller=CALLER)
+        second = await gw.call("+15550100100", hold_ms=4000, caller=CALLER)
 
         async def rang_again() -> bool:
             return len(phone.find("incoming")) >= rung + 2
@@ -103,6 +104,17 @@ async def test_screen_pop_and_wrapup_from_the_agent_desktop(
         call_id = await page.evaluate("window.desktop.current().call_id")
         assert call_id != previous
         await shot(page, "agent-desktop-pop")
+
+        # in-call buttons: hold and resume through the in-call API
+        await page.wait_for_selector("#pop-state:text('talking')")
+        for button, held in (("Hold", True), ("Resume", False)):
+            await page.get_by_role("button", name=button, exact=True).click()
+
+            async def in_call(held: bool = held) -> bool:
+                state = await site.api("root", f"/api/v1/calls/{call_id}/in-call")
+                return bool(state["held"] is held)
+
+            await gw.wait_for(f"held is {held}", in_call, timeout=5)
 
         # after the call: pick a code, write a note
         assert await second.wait(30) == 0, second.errors()

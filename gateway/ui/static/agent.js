@@ -67,7 +67,7 @@
     text("pop-name", pop.caller_name);
     text("pop-did", pop.did);
     text("pop-queue", pop.queue);
-    $("ad-incall").hidden = pop.state !== "talking" || !$("ad-incall").children.length;
+    $("ad-incall").hidden = pop.state !== "talking";
     const rows = pop.history.map((h) => {
       const tr = el("tr");
       tr.append(el("td", h.arrived_at.replace("T", " ").slice(0, 19)), el("td", h.queue || "–"),
@@ -130,6 +130,24 @@
     }
     return data;
   }
+
+  // in-call buttons: the in-call and transfers APIs on the call shown
+  async function inCall(path, body, done) {
+    if (!call) return;
+    const opts = { method: "POST" };
+    if (body) { opts.body = JSON.stringify(body); opts.headers = { "Content-Type": "application/json" }; }
+    const r = await window.ui.fetch("/api/v1/calls/" + encodeURIComponent(call.call_id) + path, opts);
+    const data = await r.json().catch(() => ({}));
+    $("ic-result").textContent = r.ok ? done : (typeof data.detail === "string" ? data.detail : "HTTP " + r.status);
+  }
+  $("ic-hold").addEventListener("click", () => inCall("/hold", null, "On hold."));
+  $("ic-resume").addEventListener("click", () => inCall("/resume", null, "Resumed."));
+  $("ic-pci-pause").addEventListener("click", () => inCall("/recording/pause", null, "Recording paused."));
+  $("ic-pci-resume").addEventListener("click", () => inCall("/recording/resume", null, "Recording resumed."));
+  $("ic-transfer").addEventListener("click", () => {
+    const target = {}; target[$("ic-kind").value] = $("ic-target").value;
+    inCall("/transfers", { flow: "blind", target: target }, "Transferred.");
+  });
 
   if (initial.pop) renderPop(initial.pop); // one call's page (the Call-Info link): no stream
   if (initial.desktop) {
