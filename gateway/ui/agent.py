@@ -29,7 +29,10 @@ def install(app: FastAPI) -> None:
         if not own:
             text = "The desktop is for a user bound to an agent (contactgw users add --agent)."
             return shell.message(request, user, TITLE, text, 404)
-        desk = await desktop_view(request, own, own)
+        try:
+            desk = await desktop_view(request, own, own)
+        except ControlError as exc:  # its agent is gone from the routing
+            return shell.message(request, user, TITLE, str(exc), 404)
         return shell.render(
             request, user, "agent.html", desktop=desk.model_dump(mode="json"), pop=None
         )
