@@ -134,16 +134,19 @@ class WorkerSettings(Model):
 
 class ApiSettings(Model):
     """``public_url``: where agents' browsers and softphones reach this API (the agent
-    desktop's Call-Info links); null: ``http://<host>:<port>``."""
+    desktop's Call-Info links); null: ``http://<host>:<port>``, none for a wildcard host."""
 
     host: str = "127.0.0.1"
     port: Port = 8080
     admin_token: SecretStr | None = None
     public_url: Annotated[str, Field(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")] | None = None
 
-    def base_url(self) -> str:
+    def base_url(self) -> str | None:
+        """The API's URL for links; None: not known (listening on every address)."""
         if self.public_url is not None:
             return self.public_url.rstrip("/")
+        if self.host in ("0.0.0.0", "::", ""):  # the wildcard: no one address to link to
+            return None
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 

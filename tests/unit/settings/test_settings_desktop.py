@@ -14,6 +14,8 @@ def test_wrapup_codes_and_public_url() -> None:
     assert s.routing.queues["sales"].wrapup_codes == ("sale", "no-sale", "callback.later")
     assert s.api.base_url() == "https://cc.example.com/gw"
     assert parse("{}").api.base_url() == "http://127.0.0.1:8080"
+    assert parse("api: {host: '::1', port: 81}").api.base_url() == "http://[::1]:81"
+    assert parse("api: {host: 0.0.0.0}").api.base_url() is None  # no Call-Info then
 
 
 def test_bad_wrapup_codes_and_url_name_the_key() -> None:
