@@ -48,7 +48,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped in CI (set up what it needs): {report.longrepr}"
 
 
-# ./scripts/test runs the suite on two pytest-xdist workers (docs/testing.md). A unit of
+# ./scripts/test runs the suite on two pytest-xdist workers (README, Tests). A unit of
 # work is a test module, so a module-scoped fixture (one gateway per module) starts once;
 # the browser suite's modules share one session-scoped gateway and Chromium, so the
 # directory is one unit. Units start longest first (SLOW_FIRST, in the order of their
