@@ -241,32 +241,44 @@ def rtp_totals(qualities: list[dict[str, Any]]) -> tuple[int, int]:
     return rx, lost
 
 
-async def run_stack(n: int, args: argparse.Namespace, tmp: Path) -> Point:
-    tmp.mkdir(parents=True)
-    agents = [f"a{i:03d}" for i in range(2 * n)]
+def bench_gateway(tmp: Path, agents: list[str], workers: int) -> Gateway:
+    """A gateway config for the bench: one DID to one queue, no wrap-up, pike off."""
     routing = {
         "dids": [{"number": DID, "queue": QUEUE}],
         "queues": {QUEUE: {"ring_timeout": 15, "wrapup": 0, "announcements": {"every": None}}},
         "agents": {a: {"password": f"pw-{a}", "queues": [QUEUE]} for a in agents},
     }
     overrides = {"log_level": "warning", "edge": {"pike_density": 100000}}
-    gw = Gateway(tmp, routing, workers=n // 2, overrides=overrides, sip_range=SIP_RANGE,
-                 rtp_range=RTP_RANGE)  # fmt: skip
+    return Gateway(tmp, routing, workers=workers, overrides=overrides, sip_range=SIP_RANGE,
+                   rtp_range=RTP_RANGE)  # fmt: skip
+
+
+async def agents_ready(
+    gw: Gateway, load: Load, agents: list[str], args: argparse.Namespace
+) -> None:
+    """Start the agents' sipp, register every agent at the edge, wait until available."""
+    await start_peer(load.agents, args)
+    await register_all(
+        ("127.0.0.1", gw.edge_port), "127.0.0.1",
+        [(a, f"pw-{a}") for a in agents], contact_port=load.agent_port,
+    )  # fmt: skip
+
+    async def available() -> bool:
+        rows = await gw.get("/agents")
+        return sum(a["state"] == "available" for a in rows) == len(agents)
+
+    await gw.wait_for(f"{len(agents)} agents available", available, timeout=60)
+
+
+async def run_stack(n: int, args: argparse.Namespace, tmp: Path) -> Point:
+    tmp.mkdir(parents=True)
+    agents = [f"a{i:03d}" for i in range(2 * n)]
+    gw = bench_gateway(tmp, agents, n // 2)
     load = Load(tmp, n, args.hold_ms, args.call_rate, n)
     try:
         await start_gateway(gw, timeout=60 + n, profile=args.profile)
         assert gw.proc is not None
-        await start_peer(load.agents, args)
-        await register_all(
-            ("127.0.0.1", gw.edge_port), "127.0.0.1",
-            [(a, f"pw-{a}") for a in agents], contact_port=load.agent_port,
-        )  # fmt: skip
-
-        async def available() -> bool:
-            rows = await gw.get("/agents")
-            return sum(a["state"] == "available" for a in rows) == len(agents)
-
-        await gw.wait_for(f"{len(agents)} agents available", available, timeout=60)
+        await agents_ready(gw, load, agents, args)
         roots = [gw.proc.pid, *pids(load.agents)]
         idle0, t_idle = procstat.snapshot(roots, gw.proc.pid), time.monotonic()
         await asyncio.sleep(args.idle_s)
@@ -468,14 +480,7 @@ async def run_rate(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     hold_s = args.short_hold_ms / 1000
     n = int(top * (hold_s + 2)) // 2 * 2 + 2  # conversations up at the top rate
     agents = [f"a{i:03d}" for i in range(n + 8)]
-    routing = {
-        "dids": [{"number": DID, "queue": QUEUE}],
-        "queues": {QUEUE: {"ring_timeout": 15, "wrapup": 0, "announcements": {"every": None}}},
-        "agents": {a: {"password": f"pw-{a}", "queues": [QUEUE]} for a in agents},
-    }
-    overrides = {"log_level": "warning", "edge": {"pike_density": 100000}}
-    gw = Gateway(tmp, routing, workers=n // 2, overrides=overrides, sip_range=SIP_RANGE,
-                 rtp_range=RTP_RANGE)  # fmt: skip
+    gw = bench_gateway(tmp, agents, n // 2)
     steps: list[dict[str, Any]] = []
     best: float | None = None
     try:
@@ -488,17 +493,7 @@ async def run_rate(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             step_dir.mkdir()
             load = Load(step_dir, n, args.short_hold_ms, rate, calls)
             try:
-                await start_peer(load.agents, args)
-                await register_all(
-                    ("127.0.0.1", gw.edge_port), "127.0.0.1",
-                    [(a, f"pw-{a}") for a in agents], contact_port=load.agent_port,
-                )  # fmt: skip
-
-                async def available() -> bool:
-                    rows = await gw.get("/agents")
-                    return sum(a["state"] == "available" for a in rows) == len(agents)
-
-                await gw.wait_for("agents available", available, timeout=60)
+                await agents_ready(gw, load, agents, args)
                 carrier = load.carrier_for(("127.0.0.1", gw.edge_port), None, gw.trunk_port)
                 t0, reaped = time.monotonic(), children_cpu()
                 await start_peer(carrier, args)
