@@ -20,10 +20,12 @@ Control (stdin, one JSON object per line) -> replies/events (stdout, JSON lines)
     {"cmd": "hangup"}                     -> hang up the current call
     {"cmd": "answer"}                     -> answer the ringing call now
     {"cmd": "dtmf", "digits": "12#"}      -> RFC 2833 digits on the current call
+    {"cmd": "transfer", "uri": "sip:b@d"} -> blind transfer: REFER on the current call
     {"cmd": "mode", "mode": "answer"|"never"|"reject", "delay": 0.5, "code": 486}
     {"cmd": "quit"}                       -> unregister, hang up, exit 0
 Events: ready, registration {code, registered}, incoming {from, to, call_id, call_info},
-call_state {state, code, reason}, dtmf {digit}, recording {path, bytes}, error, bye.
+call_state {state, code, reason}, dtmf {digit}, recording {path, bytes}, error, bye,
+transfer_status {code, reason, final} (the REFER's NOTIFYs; a final 2xx hangs up).
 End of stdin means quit (run with ``--no-stdin`` to ignore stdin); SIGTERM too.
 Every line carries ``"t"`` (seconds since start). Only the main thread calls pjsua2.
 """
@@ -98,6 +100,13 @@ class AgentCall(pj.Call):  # type: ignore[misc]
 
     def onDtmfDigit(self, prm: Any) -> None:
         emit("dtmf", digit=prm.digit)
+
+    def onCallTransferStatus(self, prm: Any) -> None:
+        # The transferor's side of REFER: NOTIFY sipfrags; a final 2xx ends our call.
+        code, final = int(prm.statusCode), bool(prm.finalNotify)
+        emit("transfer_status", code=code, reason=prm.reason, final=final)
+        if final and 200 <= code < 300:
+            self.app.at(0.0, self.app.hangup)
 
 
 class AgentUA:
@@ -278,6 +287,8 @@ class AgentUA:
             self.hangup()
         elif name == "answer":
             self.answer()
+        elif name == "transfer" and self.call is not None:  # blind: REFER to cmd["uri"]
+            self.call.xfer(str(cmd["uri"]), pj.CallOpParam(True))
         elif name == "dtmf" and self.call is not None:
             self.call.dialDtmf(str(cmd.get("digits", "")))
         elif name == "mode":
