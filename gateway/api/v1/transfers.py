@@ -126,24 +126,20 @@ def install(app: FastAPI) -> None:
     def get(transfer_id: TransferId, request: Request, own: OwnRows) -> TransferOut:
         return TransferOut.of(_service(request).get(transfer_id, own))
 
-    @app.post(
-        "/api/v1/transfers/{transfer_id}/complete", tags=["transfers"], responses=ERRORS,
-        summary="Complete an attended transfer: the caller to the target, the agent released",
-    )  # fmt: skip
-    async def complete(
-        transfer_id: TransferId, request: Request, user: CurrentUser, own: OwnRows
-    ) -> TransferOut:
-        service = _service(request)
-        return await audited(request, user, "transfer.complete", transfer_id,
-                             lambda: service.complete(transfer_id, own))  # fmt: skip
+    def action(verb: str, summary: str) -> None:
+        """POST /api/v1/transfers/{id}/<verb>: the service's method of that name."""
 
-    @app.post(
-        "/api/v1/transfers/{transfer_id}/cancel", tags=["transfers"], responses=ERRORS,
-        summary="Cancel a transfer: the target hung up, the caller back with the agent",
-    )  # fmt: skip
-    async def cancel(
-        transfer_id: TransferId, request: Request, user: CurrentUser, own: OwnRows
-    ) -> TransferOut:
-        service = _service(request)
-        return await audited(request, user, "transfer.cancel", transfer_id,
-                             lambda: service.cancel(transfer_id, own))  # fmt: skip
+        async def act(
+            transfer_id: TransferId, request: Request, user: CurrentUser, own: OwnRows
+        ) -> TransferOut:
+            run = getattr(_service(request), verb)
+            return await audited(request, user, f"transfer.{verb}", transfer_id,
+                                 lambda: run(transfer_id, own))  # fmt: skip
+
+        app.post(f"/api/v1/transfers/{{transfer_id}}/{verb}", tags=["transfers"],
+                 responses=ERRORS, summary=summary, name=f"{verb}_transfer")(act)  # fmt: skip
+
+    action(
+        "complete", "Complete an attended transfer: the caller to the target, the agent released"
+    )
+    action("cancel", "Cancel a transfer: the target hung up, the caller back with the agent")
