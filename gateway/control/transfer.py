@@ -36,6 +36,7 @@ from typing import Protocol
 
 from acd import events as ev
 from acd.engine import Engine
+from acd.states import AgentState
 from gateway.control import effects as fx
 from gateway.control.announcements import PromptSet
 from gateway.control.call import Call, offer_failure
@@ -61,6 +62,7 @@ from routing import uri_user
 log = logging.getLogger(__name__)
 
 RING_TIMEOUT = 30.0  # the target's leg is cancelled (408) by the worker after this
+TRANSFER_PAUSE = "transfer"  # the pause reason of an agent busy with a transferred call
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class TransferDesk:
     _arrival: dict[str, float] = field(default_factory=dict)  # call -> ACD arrival (mono)
     _capacity: dict[str, tuple[int, int]] = field(default_factory=dict)  # worker -> legs
     _calls: dict[str, Call] = field(default_factory=dict)  # calls with a live transfer
+    _held: dict[str, str] = field(default_factory=dict)  # target leg -> agent kept from the ACD
 
     # ------------------------------------------------------------------ the doors
     def start(self, call: Call, req: Request) -> Transfer:
@@ -183,6 +186,8 @@ class TransferDesk:
     def leg_changed(self, call: Call, e: p.LegStateChanged) -> bool:
         """Events of a transfer's legs; True when handled (the call must not see it)."""
         s = call.session
+        if e.state is p.LegState.DISCONNECTED and e.leg in self._held:
+            self._free_target_agent(e.leg)  # its transferred call (or ring) is over
         t = self._live.get(s.call_id)
         if t is None:
             return False
@@ -208,6 +213,8 @@ class TransferDesk:
         leg = call.session.agent_legs.get(t.leg)
         if leg is not None:
             leg.state = AgentLegState.ENDED
+        if t.leg in self._held:
+            self._free_target_agent(t.leg)
         reason = f"no free leg on worker {call.session.worker_id}" if error.code in (
             "capacity", "draining") else f"dial failed: {error.code}"  # fmt: skip
         self._target_failed(call, t, reason, None)
@@ -318,6 +325,22 @@ class TransferDesk:
         s.agent_legs[leg] = AgentLeg(leg=leg, agent_id=t.target.value, queue_id=s.queue or "")
         self._by_leg[leg] = t
         self.host.bind_leg(leg, call)
+        if t.target.kind is TargetKind.AGENT:
+            self._hold_target_agent(t.target.value, leg)
+
+    def _hold_target_agent(self, agent: str, leg: str) -> None:
+        """A target agent reached outside the ACD must not be offered a queue call while
+        its phone rings for the transfer or while it talks: it is paused (reason
+        `transfer`) for as long as its leg lives, if it was available."""
+        if self.host.engine.agent(agent).state is AgentState.AVAILABLE:
+            self.host.feed_acd(ev.AgentPause(agent, TRANSFER_PAUSE))
+            self._held[leg] = agent
+
+    def _free_target_agent(self, leg: str) -> None:
+        agent = self._held.pop(leg)
+        view = self.host.engine.agent(agent)
+        if view.state is AgentState.PAUSED and view.pause_reason == TRANSFER_PAUSE:
+            self.host.feed_acd(ev.AgentUnpause(agent))
 
     def _release_agent(self, call: Call, t: Transfer, *, hang_up: bool) -> None:
         """The transferring agent is done: its leg goes, it enters wrap-up (issue 607)."""

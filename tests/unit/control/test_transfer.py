@@ -339,3 +339,21 @@ async def test_the_transferring_agents_wrap_up_is_kept_in_call_completed(rig: Ri
 def test_views_are_plain_data() -> None:
     assert "state" in TransferView.__dataclass_fields__
     assert State.CONSULTING.value == "consulting"
+
+
+async def test_the_target_agent_is_kept_from_the_acd_while_it_rings_and_talks(rig: Rig) -> None:
+    svc, call_id, _ = await connected(rig)
+    assert rig.engine.agent("bob").state.value == "available"
+    svc.start(call_id, req("agent", "bob"))
+    await rig.settle()
+    bob = str(target_dial(rig).leg)
+    view = rig.engine.agent("bob")
+    assert (view.state.value, view.pause_reason) == ("paused", "transfer")
+    rig.leg(bob, L.CONFIRMED)
+    rig.incoming("+15550100100", leg="w1-in-9")  # a new sales call: nobody free for it
+    await rig.settle()
+    assert [d.uri for d in rig.pool.of(p.Dial)] == ["sip:bob@gw.test"]
+    rig.leg(bob, L.DISCONNECTED)  # bob's transferred call is over
+    await rig.settle()
+    assert rig.engine.agent("bob").state.value in ("available", "offered")
+    assert rig.pool.of(p.Dial)[-1].uri == "sip:bob@gw.test"  # now he gets the waiting call
