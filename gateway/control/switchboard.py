@@ -129,6 +129,7 @@ class Switchboard:
         self.transfers = TransferDesk(self, transfers or TransferSettings())
         self.callbacks = CallbackDesk(self)  # queued callbacks (callback_desk.py)
         self.incall = InCallDesk(self, settings.pci_codes)  # hold, monitor, PCI (hold_desk.py)
+        self.transfers.unhold = lambda call: self.incall.resume(call, "api", "transfer")
 
     # ------------------------------------------------------------------ the doors
     def worker_event(self, worker_id: str, event: p.Event, now: Instant) -> list[fx.Effect]:

@@ -100,6 +100,9 @@ class TransferDesk:
     _capacity: dict[str, tuple[int, int]] = field(default_factory=dict)  # worker -> legs
     _calls: dict[str, Call] = field(default_factory=dict)  # calls with a live transfer
     _held: dict[str, str] = field(default_factory=dict)  # target leg -> agent kept from the ACD
+    # takes a held call off hold first (desk phones hold before they REFER): the in-call
+    # desk's resume, wired by the switchboard; None: a held call cannot be transferred
+    unhold: Callable[[Call], None] | None = None
 
     # ------------------------------------------------------------------ the doors
     def start(self, call: Call, req: Request) -> Transfer:
@@ -107,6 +110,7 @@ class TransferDesk:
         s = call.session
         agent = self._check(call, req)
         self._check_capacity(s, req.target)
+        self._off_hold(call)  # checked: now things change
         t = self._open(call, req, agent)
         if req.target.kind is TargetKind.QUEUE:
             self._release_agent(call, t, hang_up=True)
@@ -155,6 +159,8 @@ class TransferDesk:
         """The agent's phone sent REFER; the worker is placing `e.new_leg` (or could not)."""
         s = call.session
         connected = s.connected
+        if connected is not None and connected.leg == e.leg:
+            self._off_hold(call)
         if s.phase is not Phase.CONNECTED or connected is None or connected.leg != e.leg:
             log.info("call %s: REFER on %s ignored in %s", s.call_id, e.leg, s.phase.value)
             if e.new_leg:
@@ -225,11 +231,14 @@ class TransferDesk:
         s = call.session
         if s.call_id in self._live:
             raise Conflict(f"call {s.call_id} has a transfer in progress")
-        if s.phase is not Phase.CONNECTED or s.connected is None:
+        if req.by_agent is not None and (
+            s.connected is None or s.connected.agent_id != req.by_agent
+        ):
+            raise NotFound(f"no call {s.call_id!r} connected to agent {req.by_agent!r}")
+        held = s.phase is Phase.HELD and self.unhold is not None
+        if (s.phase is not Phase.CONNECTED and not held) or s.connected is None:
             raise Conflict(f"call {s.call_id} is {s.phase.value}, not connected to an agent")
         agent = s.connected.agent_id
-        if req.by_agent is not None and req.by_agent != agent:
-            raise NotFound(f"no call {s.call_id!r} connected to agent {req.by_agent!r}")
         engine = self.host.engine
         match req.target.kind:
             case TargetKind.AGENT:
@@ -243,6 +252,10 @@ class TransferDesk:
             case TargetKind.NUMBER:
                 pass
         return agent
+
+    def _off_hold(self, call: Call) -> None:
+        if call.session.phase is Phase.HELD and self.unhold is not None:
+            self.unhold(call)
 
     def _check_capacity(self, s: CallSession, target: Target) -> None:
         if target.kind is TargetKind.QUEUE:

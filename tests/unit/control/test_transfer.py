@@ -357,3 +357,35 @@ async def test_the_target_agent_is_kept_from_the_acd_while_it_rings_and_talks(ri
     await rig.settle()
     assert rig.engine.agent("bob").state.value in ("available", "offered")
     assert rig.pool.of(p.Dial)[-1].uri == "sip:bob@gw.test"  # now he gets the waiting call
+
+
+async def test_a_call_the_phone_held_before_its_refer_is_taken_off_hold_and_moved(
+    rig: Rig,
+) -> None:
+    """Desk phones and Linphone hold the call, then send REFER."""
+    _, call_id, alice = await connected(rig)
+    rig.event(p.LegHold(leg=alice, held=True))
+    await rig.settle()
+    assert rig.session().phase is Phase.HELD
+    rig.event(p.TransferRequested(leg=alice, new_leg="w1-xfer-3", refer_to="sip:bob@gw.test"))
+    await rig.settle()
+    s = rig.session()
+    assert s.phase is Phase.TRANSFERRING
+    types_ = await types(rig, call_id)
+    assert types_.index("call.resumed") < types_.index("transfer.started")
+    rig.leg("w1-xfer-3", L.CONFIRMED)
+    await rig.settle()
+    assert s.phase is Phase.CONNECTED and s.connected is not None
+    assert s.connected.agent_id == "bob"
+
+
+async def test_an_api_transfer_of_a_held_call_resumes_it_only_once_checked(rig: Rig) -> None:
+    svc, call_id, alice = await connected(rig)
+    rig.event(p.LegHold(leg=alice, held=True))
+    await rig.settle()
+    with pytest.raises(InvalidRequest):
+        svc.start(call_id, req("agent", "nobody"))
+    assert rig.session().phase is Phase.HELD  # a refused request changes nothing
+    svc.start(call_id, req("queue", "empty"))
+    await rig.settle()
+    assert rig.session().phase is Phase.QUEUED
