@@ -44,6 +44,7 @@ from gateway.control.recording_alarm import RecordingAlarm
 from gateway.control.retention import run_retention
 from gateway.control.routing_admin import RoutingAdmin
 from gateway.control.switchboard import Switchboard
+from gateway.control.transfer import TransferSettings
 from gateway.control.transfer_service import TransferService
 from gateway.control.trunks import TrunkRegistration, Trunks
 from gateway.edge.manager import EdgeManager
@@ -131,6 +132,7 @@ class ControlPlane:
             settings=build.flow_settings(s),
             prompts=PromptSet(self._prompt_dir, rundir / "announcements"),
             routing=lambda: self.live.table,  # swapped by LiveConfig on a new version
+            transfers=TransferSettings.from_trunks({t.name: t.registrar for t in s.trunks}),
         )
         # The pool reports to self._on_pool_event, which hands call events to self.calls:
         # both exist before the pool starts, so no event can arrive earlier.

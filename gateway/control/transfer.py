@@ -67,10 +67,25 @@ TRANSFER_PAUSE = "transfer"  # the pause reason of an agent busy with a transfer
 
 @dataclass(frozen=True, slots=True)
 class TransferSettings:
-    """`number_uri`: how an external number is dialled (through the edge to the trunk)."""
+    """How an external number is dialled: `sip:<number>@<trunk host>`, the trunk the call
+    came in on (else the first): the edge relays a non-domain URI where it points
+    (route[FROM_WORKER]). No trunk: `sip:<number>@<domain>` (a registered user, if any)."""
 
-    number_uri: str = "sip:{number}@{domain}"
+    trunk_hosts: dict[str, str] = field(default_factory=dict)  # trunk name -> host[:port]
     queue_prefix: str = "queue-"  # a REFER to sip:queue-<name>@<domain> re-queues
+
+    @staticmethod
+    def from_trunks(registrars: dict[str, str]) -> TransferSettings:
+        """`registrars`: trunk name -> its registrar URI (`sip:host:port;params`)."""
+        hosts = {
+            name: uri.split(":", 1)[1].split(";", 1)[0].split("@")[-1]
+            for name, uri in registrars.items()
+        }
+        return TransferSettings(trunk_hosts=hosts)
+
+    def number_uri(self, number: str, trunk: str | None, domain: str) -> str:
+        host = self.trunk_hosts.get(trunk or "") or next(iter(self.trunk_hosts.values()), domain)
+        return f"sip:{number}@{host}"
 
 
 class TransferHost(Protocol):
@@ -318,7 +333,7 @@ class TransferDesk:
         uri = (
             settings.agent_uri(t.target.value)
             if t.target.kind is TargetKind.AGENT
-            else self.settings.number_uri.format(number=t.target.value, domain=settings.domain)
+            else self.settings.number_uri(t.target.value, s.trunk, settings.domain)
         )
         self._adopt(call, t, leg)
         self._send(

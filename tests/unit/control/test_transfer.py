@@ -12,6 +12,7 @@ from acd import events as ev
 from acd.model import AgentConfig
 from gateway.control.errors import Conflict, InvalidRequest, NotFound
 from gateway.control.phases import Phase
+from gateway.control.transfer import TransferSettings
 from gateway.control.transfer_model import Flow, Request, State, Target
 from gateway.control.transfer_service import TransferService, TransferView
 from gateway.ipc import protocol as p
@@ -389,3 +390,17 @@ async def test_an_api_transfer_of_a_held_call_resumes_it_only_once_checked(rig: 
     svc.start(call_id, req("queue", "empty"))
     await rig.settle()
     assert rig.session().phase is Phase.QUEUED
+
+
+async def test_a_number_is_dialled_through_the_trunk(rig: Rig) -> None:
+    svc, call_id, _ = await connected(rig)
+    rig.board.transfers.settings = TransferSettings.from_trunks(
+        {"carrier": "sip:10.0.0.1:5070;transport=udp"}
+    )
+    svc.start(call_id, req("number", "+15557654321"))
+    await rig.settle()
+    assert target_dial(rig).uri == "sip:+15557654321@10.0.0.1:5070"  # not our domain: trunk
+    settings = TransferSettings.from_trunks({"a": "sip:gw@a.example", "b": "sip:b.example:5080"})
+    assert settings.number_uri("123", "b", "gw.test") == "sip:123@b.example:5080"
+    assert settings.number_uri("123", None, "gw.test") == "sip:123@a.example"
+    assert TransferSettings().number_uri("123", None, "gw.test") == "sip:123@gw.test"
