@@ -14,7 +14,8 @@ callback on (a strong reference, ARCHITECTURE.md §5), and the control plane is 
 bridged with the caller, hung up, the caller re-queued -- is the control plane's
 decision. A leg that could not be placed (every pjsua call slot in use: pjsua NOTIFYs
 the transferor a 500 sipfrag) is reported with ``new_leg`` "" and code 503.
-Everything here runs on the owner thread.
+A REFER on an incoming leg (the carrier's side) is declined (603): only the legs we
+dialled to agents' phones may transfer. Everything here runs on the owner thread.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from gateway.sip.state import SipState
 
 NO_FREE_LEG = 503
+FORBIDDEN = 603  # a REFER on a caller's (incoming) leg: declined
 RING_TIMEOUT = 30.0  # the REFER's call is cancelled (408) if not answered by then
 
 
@@ -38,18 +40,15 @@ def has_replaces(refer_to: str) -> bool:
     return "replaces=" in refer_to.lower()
 
 
-def refer_target(refer_to: str) -> str:
-    """The Refer-To URI without its angle brackets and embedded headers."""
-    uri = refer_to.strip()
-    if uri.startswith("<"):
-        uri = uri[1 : uri.find(">")] if ">" in uri else uri[1:]
-    return uri.split("?", 1)[0]
-
-
 def on_transfer_request(state: SipState, leg: Leg, prm: Any) -> None:
     """`Leg.onCallTransferRequest`: accept, and register the call pjsua is to place."""
     refer_to = str(prm.dstUri)
     replaces = has_replaces(refer_to)
+    if leg.incoming:
+        # Only an agent's phone may transfer (the legs we dialled): a REFER from the
+        # trunk side would make us call wherever it says.
+        prm.statusCode = FORBIDDEN
+        return
     if state.draining or len(state.legs) >= state.cfg.max_legs:
         prm.statusCode = NO_FREE_LEG  # the REFER's final answer: nothing is dialled
         state.emit(p.TransferRequested(leg.leg_id, "", refer_to, replaces, NO_FREE_LEG))
