@@ -4,7 +4,7 @@ end of the conversation (docs/callback.md).
     ROUTING --callback-queue--> QUEUED       waits in line under its own ACD entry; the
                                              agents it is offered to ring as for any call
     QUEUED --whisper--> CALLBACK_WHISPER      the agent answered: it hears "callback for
-                                             <number>"; the call record is opened
+                                             <last four digits>"; the record is opened
     CALLBACK_WHISPER --prompt-done--> CALLBACK_DIALING   the customer is dialled through
                                              the trunk (via the edge), the agent waits
     CALLBACK_DIALING --connect--> CONNECTED   the customer answered: bridged and recorded
@@ -88,7 +88,7 @@ class CallbackCall(Call):
         self._send(
             p.Dial(
                 uri=settings.agent_uri(c.agent_id), leg=leg.leg, proxy=settings.edge_proxy,
-                caller_id=self.plan.caller_id(self.task.number.lstrip("+"), settings.domain),
+                caller_id=f"sip:{self.task.number}@{settings.domain}",  # the agent sees who
                 headers={"X-Contactgw-Call": s.call_id, "X-Contactgw-Queue": c.queue_id,
                          "X-Contactgw-Callback": str(self.task.id)},
                 timeout=c.timeout + 5.0,  # the engine's timer ends it first
@@ -110,7 +110,9 @@ class CallbackCall(Call):
                 initiation="callback", callback_of=str(self.task.call_id),
             )
         )  # fmt: skip
-        s.playing = str(self.desk.compose(["callback_whisper", *digit_prompts(self.task.number)]))
+        # "callback for 0 0 0 0": the number's last four digits (the INVITE's From has it all)
+        last4 = digit_prompts(self.task.number)[-4:]
+        s.playing = str(self.desk.compose(["callback_whisper", *last4]))
         self._send(p.Play(leg=leg.leg, path=s.playing))
 
     # ------------------------------------------------------------------ worker reports
