@@ -112,6 +112,14 @@ async def request_callback(gw: Gateway) -> Sipp:
     return sipp
 
 
+async def callback_while_alice_is_paused(gw: Gateway) -> dict[str, Any]:
+    await gw.wait_for("alice available", lambda: _equals(gw.agent_state("alice"), "available"))
+    assert (await gw.api.post("/agents/alice/pause", json={"reason": "meeting"})).status_code == 200
+    await request_callback(gw)
+    (cb,) = await callbacks(gw)
+    return cb
+
+
 async def carrier_uas(gw: Gateway, *, reject: int | None = None) -> Sipp:
     """The carrier's side of the outbound call: reject with a code, or answer with 440 Hz
     and hang up 2.5 s later."""
@@ -138,10 +146,7 @@ async def incoming(phone: AgentProcess, n: int, timeout: float = 15.0) -> dict[s
 async def test_callback_keeps_its_place_retries_and_bridges_both_ways(
     gw: Gateway, alice: AgentProcess
 ) -> None:
-    await gw.wait_for("alice available", lambda: _equals(gw.agent_state("alice"), "available"))
-    assert (await gw.api.post("/agents/alice/pause", json={"reason": "meeting"})).status_code == 200
-    await request_callback(gw)
-    (cb,) = await callbacks(gw)
+    cb = await callback_while_alice_is_paused(gw)
     assert (cb["state"], cb["number"], cb["queue"], cb["attempts"]) == (
         "pending",
         CALLER,
@@ -206,10 +211,7 @@ async def test_callback_keeps_its_place_retries_and_bridges_both_ways(
 async def test_a_pending_callback_survives_a_restart_once_and_is_cancelled(
     gw: Gateway, alice: AgentProcess
 ) -> None:
-    await gw.wait_for("alice available", lambda: _equals(gw.agent_state("alice"), "available"))
-    assert (await gw.api.post("/agents/alice/pause", json={"reason": "meeting"})).status_code == 200
-    await request_callback(gw)
-    (cb,) = await callbacks(gw)
+    cb = await callback_while_alice_is_paused(gw)
     assert await gw.stop() == 0, gw.log()
     gw.api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.api_port}", timeout=5)
     await gw.start()  # the edge lost alice's registration: logged out until she renews it
