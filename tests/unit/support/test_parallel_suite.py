@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SLOW_FIRST, work_unit
+from tests.conftest import ALONE, SLOW_FIRST, work_unit
 from tests.support import ports
 
 REPO = Path(__file__).resolve().parents[3]
@@ -38,7 +38,7 @@ def test_a_module_is_a_unit_and_the_browser_suite_is_one() -> None:
     assert work_unit("tests/unit/acd/test_x.py::test_a[1-2]") == "tests/unit/acd/test_x.py"
     assert work_unit("tests/browser/test_ui_qa.py::test_a") == "tests/browser"
     assert work_unit("tests/browser/test_ui_calls.py::test_b") == "tests/browser"
-    assert all((REPO / p.rstrip("/")).exists() for p in SLOW_FIRST), SLOW_FIRST
+    assert all((REPO / p.rstrip("/")).exists() for p in SLOW_FIRST + ALONE), SLOW_FIRST + ALONE
 
 
 def run_pytest(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
