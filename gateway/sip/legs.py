@@ -127,11 +127,11 @@ class Leg(pj.Call):  # type: ignore[misc]
             self.host.emit(p.LegStateChanged(self.leg_id, state, ci.lastStatusCode, ci.lastReason))
 
     def onCallMediaState(self, prm: Any) -> None:
-        self.reconnect()
         held = self.remote_hold()
         if held != self.remote_held:  # a re-INVITE with a=sendonly / a=inactive, or back
             self.remote_held = held
             self.host.emit(p.LegHold(self.leg_id, held))
+        self.reconnect()
 
     def onCallTransferRequest(self, prm: Any) -> None:
         self.host.transfer_requested(self, prm)
@@ -169,7 +169,7 @@ class Leg(pj.Call):  # type: ignore[misc]
     def remote_hold(self) -> bool:
         """Whether the far end holds the call: its SDP is sendonly or inactive."""
         try:
-            media = self.getInfo().media
+            ci = self.getInfo()  # kept: its media vector dies with it
         except PJ_ERROR:
             return False
         both = pj.PJMEDIA_DIR_ENCODING_DECODING
@@ -179,7 +179,7 @@ class Leg(pj.Call):  # type: ignore[misc]
                 mi.status == pj.PJSUA_CALL_MEDIA_REMOTE_HOLD
                 or (mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE and mi.dir != both)
             )
-            for mi in media
+            for mi in ci.media
         )
 
     def reconnect(self) -> None:

@@ -21,6 +21,9 @@ Control (stdin, one JSON object per line) -> replies/events (stdout, JSON lines)
     {"cmd": "answer"}                     -> answer the ringing call now
     {"cmd": "dtmf", "digits": "12#"}      -> RFC 2833 digits on the current call
     {"cmd": "transfer", "uri": "sip:b@d"} -> blind transfer: REFER on the current call
+    {"cmd": "call", "uri": "sip:n@host:port"} -> place a call (e.g. as the carrier's caller)
+    {"cmd": "hold"} / {"cmd": "unhold"}   -> re-INVITE a=sendonly / back to sendrecv
+    {"cmd": "record", "path": "/x.wav"}   -> what is heard from now on goes to a new file
     {"cmd": "mode", "mode": "answer"|"never"|"reject", "delay": 0.5, "code": 486}
     {"cmd": "quit"}                       -> unregister, hang up, exit 0
 Events: ready, registration {code, registered}, incoming {from, to, call_id, call_info},
@@ -81,6 +84,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         self.app = app
         self.recorder: Any = None
         self.rec_path = ""
+        self.aud: Any = None  # the call's audio port, once media is up
         self.state = "incoming"
 
     def onCallState(self, prm: Any) -> None:
@@ -246,6 +250,7 @@ class AgentUA:
                 emit("error", message=str(exc.reason))
 
     def connect_media(self, call: AgentCall, aud: Any) -> None:
+        call.aud = aud
         if self.source is not None:
             self.source.startTransmit(aud)
         if self.args.record and call.recorder is None:
@@ -256,6 +261,26 @@ class AgentUA:
             call.rec_path = path
         if call.recorder is not None:
             aud.startTransmit(call.recorder)
+
+    def place(self, uri: str) -> None:
+        call = AgentCall(self, self.acc, pj.PJSUA_INVALID_ID)
+        self.live.add(call)
+        self.call = call
+        self.calls += 1
+        call.state = "calling"
+        call.makeCall(uri, pj.CallOpParam(True))
+
+    def rerecord(self, call: AgentCall, path: str) -> None:
+        """Close the current recording (its header follows) and record into ``path``."""
+        if call.recorder is not None:
+            call.aud.stopTransmit(call.recorder)
+            call.recorder = None
+            self.closing.append((call.rec_path, time.monotonic() + 2.0))
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        call.recorder = pj.AudioMediaRecorder()
+        call.recorder.createRecorder(path)
+        call.rec_path = path
+        call.aud.startTransmit(call.recorder)
 
     def on_disconnected(self, call: AgentCall) -> None:
         if call.recorder is not None:
@@ -291,6 +316,16 @@ class AgentUA:
             self.call.xfer(str(cmd["uri"]), pj.CallOpParam(True))
         elif name == "dtmf" and self.call is not None:
             self.call.dialDtmf(str(cmd.get("digits", "")))
+        elif name == "call" and self.call is None:
+            self.place(str(cmd["uri"]))
+        elif name == "hold" and self.call is not None:
+            self.call.setHold(pj.CallOpParam(True))
+        elif name == "unhold" and self.call is not None:
+            prm = pj.CallOpParam(True)
+            prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+            self.call.reinvite(prm)
+        elif name == "record" and self.call is not None and self.call.aud is not None:
+            self.rerecord(self.call, str(cmd["path"]))
         elif name == "mode":
             self.mode = cmd.get("mode", self.mode)
             self.delay = float(cmd.get("delay", self.delay))
