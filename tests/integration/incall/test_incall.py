@@ -34,7 +34,7 @@ ROUTING: dict[str, Any] = {
     "dids": [
         {"number": "+15550100100", "queue": "sales"},
         {"number": "+15550100200", "queue": "support"},
-    ],  # fmt: skip
+    ],
     "queues": {
         "sales": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}},
         "support": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}},
