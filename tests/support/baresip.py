@@ -192,21 +192,16 @@ class Baresip:
         path = self.home / "baresip.log"
         return path.read_text(errors="replace")[-tail:] if path.exists() else ""
 
-    async def stop(self, timeout: float = 5.0) -> int:
+    async def stop(self, timeout: float = 2.0) -> int:
         if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await self.command("quit")
             self._writer.close()
         if self.proc.returncode is None:
+            self.proc.terminate()  # baresip ends its calls and unregisters on SIGTERM
             try:
                 await asyncio.wait_for(self.proc.wait(), timeout)
             except TimeoutError:
-                self.proc.terminate()
-                try:
-                    await asyncio.wait_for(self.proc.wait(), timeout)
-                except TimeoutError:
-                    self.proc.kill()
-                    await self.proc.wait()
+                self.proc.kill()
+                await self.proc.wait()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
