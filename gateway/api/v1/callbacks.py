@@ -171,7 +171,10 @@ def install(app: FastAPI) -> None:
     ) -> CallbackOut:  # fmt: skip
         if body.at.tzinfo is None:
             raise InvalidRequest("at: give a time zone offset, e.g. 2026-12-01T15:00:00Z")
-        at = body.at.astimezone(UTC)
+        try:
+            at = body.at.astimezone(UTC)
+        except OverflowError:
+            raise InvalidRequest(f"at: {body.at.isoformat()} is out of range") from None
         if at < datetime.now(UTC):
             raise InvalidRequest(f"at: {body.at.isoformat()} is in the past")
 
