@@ -33,8 +33,8 @@ from gateway.control.api_facade import ApiFacade
 from gateway.control.clock import LoopClock
 from gateway.control.desktop import DesktopControl
 from gateway.control.driver import CallDriver
-from gateway.control.hold_service import InCallService
 from gateway.control.event_writer import EventWriter
+from gateway.control.hold_service import InCallService
 from gateway.control.live_config import LiveConfig
 from gateway.control.observer import Observer
 from gateway.control.presence import Presence

@@ -300,8 +300,10 @@ class CallDriver:
                     recording_caller=recordings.get("caller") or recordings.get("voicemail"),
                     recording_agent=recordings.get("agent"),
                     voicemail_box=effect.voicemail_box if "voicemail" in recordings else None,
-                    hold_count=effect.hold_count, hold_seconds=effect.hold_seconds,
-                    monitors=effect.monitors, recording_pauses=effect.recording_pauses,
+                    hold_count=effect.hold_count,
+                    hold_seconds=effect.hold_seconds,
+                    monitors=effect.monitors,
+                    recording_pauses=effect.recording_pauses,
                     events=self._messages((*file_events, *effect.events), effect.ended_at),
                 )
             )

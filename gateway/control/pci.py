@@ -75,8 +75,12 @@ class DtmfCodes:
             self._typed = ""
         self._last = now
         self._typed = (self._typed + digit)[-max(len(self.pause), len(self.resume)) :]
-        for code, action in ((self.pause, "pause"), (self.resume, "resume")):
+        actions: tuple[tuple[str, PciAction], ...] = (
+            (self.pause, "pause"),
+            (self.resume, "resume"),
+        )
+        for code, action in actions:
             if code and self._typed.endswith(code):
                 self._typed = ""
-                return action  # type: ignore[return-value]
+                return action
         return None

@@ -87,6 +87,14 @@ class CallDetail(CallItem):
     wrapup_code: str | None = Field(description="the agent's wrap-up code (docs/desktop.md)")
     wrapup_notes: str | None = Field(description="the agent's notes on the call")
     offers: list[Offer] = Field(description="every offer to an agent, oldest first")
+    hold_count: int | None = Field(None, description="holds (docs/in-call.md)")
+    hold_seconds: float | None = Field(None, description="time on hold, every hold")
+    monitors: list[dict[str, Any]] | None = Field(
+        None, description="supervisor monitoring sessions: who, modes, times, why it ended"
+    )
+    recording_pauses: list[dict[str, Any]] | None = Field(
+        None, description="PCI-paused spans of the recording: start/end in s from its start"
+    )
 
     @classmethod
     def with_offers(cls, c: CallRecord, offers: tuple[OfferRecord, ...]) -> CallDetail:
@@ -102,6 +110,10 @@ class CallDetail(CallItem):
             wrapup_code=c.wrapup_code,
             wrapup_notes=c.wrapup_notes,
             offers=[Offer.of(o) for o in offers],
+            hold_count=c.hold_count,
+            hold_seconds=c.hold_seconds,
+            monitors=c.monitors,
+            recording_pauses=c.recording_pauses,
         )
 
 

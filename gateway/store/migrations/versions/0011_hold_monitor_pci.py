@@ -11,6 +11,8 @@ spans of its recording, in seconds from the recording's start (docs/in-call.md).
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -21,7 +23,7 @@ branch_labels = None
 depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-COLUMNS = (
+COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("hold_count", sa.Integer()),
     ("hold_seconds", sa.Double()),
     ("monitors", JSON),
