@@ -46,7 +46,7 @@ async def transfer(gw: Gateway, call_id: str, **body: Any) -> Any:
 async def transfer_state(gw: Gateway, transfer_id: str, state: str) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         t = await gw.get(f"/api/v1/transfers/{transfer_id}")
-        return t if t["state"] == state else None  # type: ignore[no-any-return]
+        return t if t["state"] == state else None
 
     return await gw.wait_for(f"transfer {state}", probe, timeout=12)  # type: ignore[no-any-return]
 
@@ -60,6 +60,19 @@ async def nth_event(phone: AgentProcess, name: str, n: int, timeout: float = 12.
     found = await wait_for(probe, timeout, 0.05)
     assert found, f"no {name} #{n} {fields}: {phone.events[-15:]}"
     return found  # type: ignore[no-any-return]
+
+
+async def call_to(gw: Gateway, agent: str, did: str, hold_ms: int = 6000) -> tuple[Any, str]:
+    """A carrier call (440 Hz) answered by `agent`, who was free: (sipp, call id)."""
+    await available(gw, agent)
+    sipp = await gw.call(did, hold_ms=hold_ms)
+    return sipp, (await connected(gw, agent))["id"]
+
+
+async def bob_heard_the_caller(sipp: Any, bob: AgentProcess, nth_call: int) -> None:
+    assert await sipp.wait(20) == 0, sipp.errors()
+    rec = await nth_event(bob, "recording", nth_call)
+    assert hears(rec["path"], 440.0, after_s=0.3), "bob does not hear the caller's 440 Hz"
 
 
 def hears(path: str | Path, freq: float, *, after_s: float = 0.0) -> bool:
@@ -82,10 +95,8 @@ async def test_blind_api_transfer_to_an_agent_carries_the_callers_tone_and_wraps
     gw: Gateway, agents: dict[str, Any]
 ) -> None:
     alice, bob = agents["alice"], agents["bob"]
-    await available(gw, "alice")
-    sipp = await gw.call(SALES, hold_ms=6000)
-    call = await connected(gw, "alice")
-    r = await transfer(gw, call["id"], flow="blind", target={"agent": "bob"})
+    sipp, call_id = await call_to(gw, "alice", SALES)
+    r = await transfer(gw, call_id, flow="blind", target={"agent": "bob"})
     assert r.status_code == 201, r.text
     t = r.json()
     assert (t["flow"], t["target"], t["from_agent"], t["origin"]) == (
@@ -93,15 +104,13 @@ async def test_blind_api_transfer_to_an_agent_carries_the_callers_tone_and_wraps
     # the transferring agent goes to wrap-up at once, and stays there (queue: 2 s)
     assert await gw.agent_state("alice") == "wrap-up"
     await transfer_state(gw, t["id"], "completed")
-    assert (await connected(gw, "bob"))["id"] == call["id"]
+    assert (await connected(gw, "bob"))["id"] == call_id
     await asyncio.sleep(0.5)
     assert await gw.agent_state("alice") == "wrap-up"
-    assert await sipp.wait(20) == 0, sipp.errors()
-    rec = await nth_event(bob, "recording", 1)
-    assert hears(rec["path"], 440.0, after_s=0.3), "bob does not hear the caller's 440 Hz"
+    await bob_heard_the_caller(sipp, bob, 1)
     (row,) = await gw.cdr(1)
     # one record per caller visit: the agent who answered it, and how it ended
-    assert (row["id"], row["agent"], row["disposition"]) == (call["id"], "alice", "answered")
+    assert (row["id"], row["agent"], row["disposition"]) == (call_id, "alice", "answered")
     assert alice.find("call_state", state="disconnected")
 
 
@@ -109,35 +118,27 @@ async def test_blind_refer_from_the_pjsua2_phone_reaches_bob(
     gw: Gateway, agents: dict[str, Any]
 ) -> None:
     alice, bob = agents["alice"], agents["bob"]
-    await available(gw, "alice")
-    sipp = await gw.call(SALES, hold_ms=6000)
-    call = await connected(gw, "alice")
+    sipp, call_id = await call_to(gw, "alice", SALES)
     await alice.send({"cmd": "transfer", "uri": "sip:bob@127.0.0.1"})
     done = await nth_event(alice, "transfer_status", 1, final=True)
     assert done["code"] == 200, done  # the worker's NOTIFY: the target answered
-    assert (await connected(gw, "bob"))["id"] == call["id"]
+    assert (await connected(gw, "bob"))["id"] == call_id
     assert await gw.agent_state("alice") == "wrap-up"
-    assert await sipp.wait(20) == 0, sipp.errors()
-    rec = await nth_event(bob, "recording", 2)
-    assert hears(rec["path"], 440.0, after_s=0.3)
+    await bob_heard_the_caller(sipp, bob, 2)
 
 
 async def test_blind_api_transfer_to_a_queue_reaches_baresip_with_the_callers_tone(
     gw: Gateway, agents: dict[str, Any]
 ) -> None:
     carol = agents["carol"]
-    await available(gw, "alice")
     await available(gw, "carol")
-    sipp = await gw.call(SALES, hold_ms=6000)
-    call = await connected(gw, "alice")
-    r = await transfer(gw, call["id"], flow="blind", target={"queue": "support"},
+    sipp, call_id = await call_to(gw, "alice", SALES)
+    r = await transfer(gw, call_id, flow="blind", target={"queue": "support"},
                        priority_bump=2)  # fmt: skip
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "completed"  # in the queue's line at once
     moved = await connected(gw, "carol")
-    assert (moved["id"], moved["queue"]) == (call["id"], "support")
-    established = len(carol.find("CALL_ESTABLISHED"))
-    assert established >= 1
+    assert (moved["id"], moved["queue"]) == (call_id, "support")
     assert await sipp.wait(20) == 0, sipp.errors()
     await carol.wait_event("CALL_CLOSED")
     await asyncio.sleep(0.3)  # sndfile closes its dump when the call's audio stops
@@ -146,34 +147,28 @@ async def test_blind_api_transfer_to_a_queue_reaches_baresip_with_the_callers_to
 
 async def test_blind_refer_from_baresip_goes_to_bob(gw: Gateway, agents: dict[str, Any]) -> None:
     carol, bob = agents["carol"], agents["bob"]
-    await available(gw, "carol")
     closed = len(carol.find("CALL_CLOSED"))
-    sipp = await gw.call(SUPPORT, hold_ms=6000)
-    call = await connected(gw, "carol")
+    sipp, call_id = await call_to(gw, "carol", SUPPORT)
     await carol.command("transfer", "sip:bob@127.0.0.1")  # /transfer: REFER, no Replaces
-    assert (await connected(gw, "bob"))["id"] == call["id"]
+    assert (await connected(gw, "bob"))["id"] == call_id
     await carol.wait_event("CALL_CLOSED", after=closed)  # baresip leaves once NOTIFY is 200
     assert await gw.agent_state("carol") == "wrap-up"
-    assert await sipp.wait(20) == 0, sipp.errors()
-    rec = await nth_event(bob, "recording", 3)
-    assert hears(rec["path"], 440.0, after_s=0.3)
+    await bob_heard_the_caller(sipp, bob, 3)
 
 
 async def test_attended_api_transfer_consults_then_completes(
     gw: Gateway, agents: dict[str, Any]
 ) -> None:
     bob = agents["bob"]
-    await available(gw, "alice")
-    sipp = await gw.call(SALES, hold_ms=7000)
-    call = await connected(gw, "alice")
-    r = await transfer(gw, call["id"], flow="attended", target={"agent": "bob"})
+    sipp, call_id = await call_to(gw, "alice", SALES, hold_ms=7000)
+    r = await transfer(gw, call_id, flow="attended", target={"agent": "bob"})
     assert r.status_code == 201, r.text
     t = await transfer_state(gw, r.json()["id"], "consulting")
     assert await gw.agent_state("alice") == "on-call"  # still with the caller's call
     await asyncio.sleep(1.0)  # bob hears alice's 1000 Hz while they talk
     done = await gw.api.post(f"/api/v1/transfers/{t['id']}/complete")
     assert done.status_code == 200 and done.json()["state"] == "completed", done.text
-    assert (await connected(gw, "bob"))["id"] == call["id"]
+    assert (await connected(gw, "bob"))["id"] == call_id
     assert await gw.agent_state("alice") == "wrap-up"
     assert await sipp.wait(20) == 0, sipp.errors()
     rec = await nth_event(bob, "recording", 4)
@@ -189,20 +184,18 @@ async def test_failed_targets_return_the_caller_to_the_agent_or_the_queue(
     bob = agents["bob"]
     await bob.send({"cmd": "mode", "mode": "reject", "code": 486})
     try:
-        await available(gw, "alice")
-        sipp = await gw.call(SALES, hold_ms=9000)
-        call = await connected(gw, "alice")
+        sipp, call_id = await call_to(gw, "alice", SALES, hold_ms=9000)
         # attended: bob is busy -> the caller is back with alice
-        r = await transfer(gw, call["id"], flow="attended", target={"agent": "bob"})
+        r = await transfer(gw, call_id, flow="attended", target={"agent": "bob"})
         failed = await transfer_state(gw, r.json()["id"], "failed")
         assert failed["reason"] == "busy", failed
         back = await connected(gw, "alice")
-        assert back["id"] == call["id"] and await gw.agent_state("alice") == "on-call"
+        assert back["id"] == call_id and await gw.agent_state("alice") == "on-call"
         # blind: bob still busy -> back in line (alice is wrapping up: carol takes it)
-        r = await transfer(gw, call["id"], flow="blind", target={"agent": "bob"})
+        r = await transfer(gw, call_id, flow="blind", target={"agent": "bob"})
         await transfer_state(gw, r.json()["id"], "failed")
         again = await connected(gw, "carol", timeout=12)
-        assert again["id"] == call["id"] and again["queue"] == "sales"
+        assert again["id"] == call_id and again["queue"] == "sales"
         assert await sipp.wait(25) == 0, sipp.errors()
     finally:
         await bob.send({"cmd": "mode", "mode": "answer", "delay": 0.3})
@@ -214,11 +207,11 @@ async def test_no_free_leg_on_the_callers_worker_fails_cleanly(
     await available(gw, "alice")
     await available(gw, "carol")
     callers = await gw.call(SALES, hold_ms=5000, calls=2, rate=20)
-    call = await connected(gw, "alice")
+    call_id = (await connected(gw, "alice"))["id"]
     await connected(gw, "carol")  # two conversations, 4 legs: the one worker is full
-    r = await transfer(gw, call["id"], flow="blind", target={"agent": "bob"})
+    r = await transfer(gw, call_id, flow="blind", target={"agent": "bob"})
     assert r.status_code == 409, r.text
     assert "no free leg on worker" in r.json()["detail"]
-    assert (await connected(gw, "alice"))["id"] == call["id"]  # the caller stays
+    assert (await connected(gw, "alice"))["id"] == call_id  # the caller stays
     assert await gw.agent_state("alice") == "on-call"
     assert await callers.wait(20) == 0, callers.errors()
