@@ -82,23 +82,22 @@ class InCallService:
         )  # fmt: skip
 
     def hold(self, call_id: str, by: str, own: str | None) -> InCallView:
-        call = self._call(call_id, own)
-        self._driver.act(lambda: self._desk.hold(call, "api", by))
-        return self.view(call_id, own)
+        return self._act(call_id, own, lambda desk, call: desk.hold(call, "api", by))
 
     def resume(self, call_id: str, by: str, own: str | None) -> InCallView:
-        call = self._call(call_id, own)
-        self._driver.act(lambda: self._desk.resume(call, "api", by))
-        return self.view(call_id, own)
+        return self._act(call_id, own, lambda desk, call: desk.resume(call, "api", by))
 
     def pause_recording(self, call_id: str, by: str, own: str | None) -> InCallView:
-        call = self._call(call_id, own)
-        self._driver.act(lambda: self._desk.pause_recording(call, "api", by))
-        return self.view(call_id, own)
+        return self._act(call_id, own, lambda desk, call: desk.pause_recording(call, "api", by))
 
     def resume_recording(self, call_id: str, by: str, own: str | None) -> InCallView:
+        return self._act(call_id, own, lambda desk, call: desk.resume_recording(call, "api", by))
+
+    def _act(self, call_id: str, own: str | None,
+             decide: Callable[[InCallDesk, Call], object]) -> InCallView:  # fmt: skip
+        """Decide inside one switchboard step; answer with the call's view after it."""
         call = self._call(call_id, own)
-        self._driver.act(lambda: self._desk.resume_recording(call, "api", by))
+        self._driver.act(lambda: decide(self._desk, call))
         return self.view(call_id, own)
 
     def monitor(self, call_id: str, supervisor: str, mode: MonitorMode, by: str) -> InCallView:
@@ -107,19 +106,13 @@ class InCallService:
                 f"supervisor: no user {supervisor!r} among the agents (a supervisor's phone "
                 "registers at the edge as an agent entry)"
             )
-        call = self._call(call_id, None)
-        self._driver.act(lambda: self._desk.monitor(call, supervisor, mode, by))
-        return self.view(call_id, None)
+        return self._act(call_id, None, lambda desk, call: desk.monitor(call, supervisor, mode, by))
 
     def set_mode(self, call_id: str, mode: MonitorMode, by: str) -> InCallView:
-        call = self._call(call_id, None)
-        self._driver.act(lambda: self._desk.set_mode(call, mode, "api", by))
-        return self.view(call_id, None)
+        return self._act(call_id, None, lambda desk, call: desk.set_mode(call, mode, "api", by))
 
     def end_monitor(self, call_id: str, by: str) -> InCallView:
-        call = self._call(call_id, None)
-        self._driver.act(lambda: self._desk.end_monitor(call, by))
-        return self.view(call_id, None)
+        return self._act(call_id, None, lambda desk, call: desk.end_monitor(call, by))
 
     def _call(self, call_id: str, own: str | None) -> Call:
         call = self._driver.board.calls.by_call(call_id)

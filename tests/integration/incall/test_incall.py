@@ -21,7 +21,8 @@ import yaml
 
 from tests.support.agent_ua_client import AgentProcess
 from tests.support.audio import read_channels, tone_power
-from tests.support.gateway_env import Gateway, start_phone
+from tests.support.baresip import Baresip
+from tests.support.gateway_env import Gateway, start_phone, tcp_port
 from tests.support.ports import block
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module"),
@@ -29,20 +30,24 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module"),
 
 RATE = 8000
 CALLER, AGENT, SUPERVISOR, MUSIC = 440, 1000, 700, 261.6  # music.wav is a C4 (~262 Hz)
+BARESIP = 1300  # baresip's ausine tone
 ROUTING: dict[str, Any] = {
     "region": "US",
     "dids": [
         {"number": "+15550100100", "queue": "sales"},
         {"number": "+15550100200", "queue": "support"},
+        {"number": "+15550100300", "queue": "help"},
     ],
     "queues": {
         "sales": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}},
         "support": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}},
+        "help": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}},
     },
     "agents": {
         "alice": {"password": "alice-pw", "queues": ["sales"]},
         "bob": {"password": "bob-pw", "queues": ["support"]},
         "sam": {"password": "sam-pw", "queues": []},  # a supervisor's phone
+        "dora": {"password": "dora-pw", "queues": ["help"]},  # on baresip
     },
 }
 
@@ -83,7 +88,7 @@ def heard(path: Path) -> np.ndarray:
 def tones(x: np.ndarray) -> dict[float, bool]:
     """Which of the test's tones are present (a tone heard is > 1e-3, silence < 1e-5)."""
     assert len(x) > 0.5 * RATE, f"only {len(x)} samples"
-    return {f: tone_power(x, RATE, f) > 1e-4 for f in (CALLER, AGENT, SUPERVISOR, MUSIC)}
+    return {f: tone_power(x, RATE, f) > 1e-4 for f in (CALLER, AGENT, SUPERVISOR, MUSIC, BARESIP)}
 
 
 class Steps:
@@ -293,6 +298,39 @@ async def test_no_free_leg_on_the_callers_worker_is_a_409_and_the_call_goes_on(
         assert await sipp.wait(20) == 0, sipp.errors()
     finally:
         await bob.stop()
+
+
+async def test_baresip_agent_holds_with_its_own_hold_command(env: dict[str, Any]) -> None:
+    """A phone nobody here wrote: baresip's /hold re-INVITE holds the call, /resume ends it."""
+    gw, phones = env["gw"], env["phones"]
+    dora = await Baresip.start(
+        env["tmp"], user="dora", password="dora-pw", edge_port=gw.edge_port,
+        sip_port=block(gw.sip_range, 2, align=2), ctrl_port=tcp_port(),
+        rtp=(rtp := block(gw.rtp_range, 20), rtp + 19),
+    )  # fmt: skip
+    try:
+        await dora.wait_registered()
+        await gw.wait_for("dora available", lambda: _available(gw, "dora"), timeout=10)
+        call_id = await connected_call(gw, phones["caller"], "+15550100300")
+        steps = Steps(env["tmp"], phones, ("caller",))
+        talk = await steps.take("dora-talk", 1.0)
+        assert talk["caller"][BARESIP] and not talk["caller"][MUSIC], talk
+        await dora.command("hold")
+        view = await in_call(gw, call_id, "held by baresip", lambda v: v["held"])
+        assert view["hold_count"] == 1
+        held = await steps.take("dora-hold", 1.0)
+        assert held["caller"][MUSIC] and not held["caller"][BARESIP], held
+        await dora.command("resume")
+        await in_call(gw, call_id, "resumed by baresip", lambda v: not v["held"])
+        back = await steps.take("dora-back", 1.0)
+        assert back["caller"][BARESIP] and not back["caller"][MUSIC], back
+        types = await event_types(gw, call_id)
+        assert types.count("call.held") == 1 and types.count("call.resumed") == 1, types
+        await phones["caller"].send({"cmd": "hangup"})
+        (row,) = await gw.cdr(1)
+        assert (row["agent"], row["hold_count"]) == ("dora", 1) and row["hold_seconds"] > 0.9
+    finally:
+        await dora.stop()
 
 
 async def _available(gw: Gateway, agent: str) -> bool:
