@@ -41,12 +41,16 @@ def test_a_module_is_a_unit_and_the_browser_suite_is_one() -> None:
     assert all((REPO / p.rstrip("/")).exists() for p in SLOW_FIRST + ALONE), SLOW_FIRST + ALONE
 
 
+# the outer run's PYTEST_ADDOPTS (e.g. its --junitxml) is not the probe's
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}, "CI": "true"}
+
+
 def run_pytest(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_probe.py").write_text(body)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conftest",
          "-n", "1", "--rootdir", str(tmp_path), str(tmp_path)],
-        cwd=REPO, env={**os.environ, "CI": "true"}, capture_output=True, text=True, timeout=120,
+        cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120,
         check=False,
     )  # fmt: skip
 
