@@ -21,6 +21,9 @@ Control (stdin, one JSON object per line) -> replies/events (stdout, JSON lines)
     {"cmd": "answer"}                     -> answer the ringing call now
     {"cmd": "dtmf", "digits": "12#"}      -> RFC 2833 digits on the current call
     {"cmd": "transfer", "uri": "sip:b@d"} -> blind transfer: REFER on the current call
+    {"cmd": "consult", "uri": "sip:b@d"}  -> a second call, the current one kept (attended)
+    {"cmd": "xfer-replaces"}              -> REFER the current call to the consultation's
+                                             peer with Replaces of the consultation dialog
     {"cmd": "call", "uri": "sip:n@host:port"} -> place a call (e.g. as the carrier's caller)
     {"cmd": "hold"} / {"cmd": "unhold"}   -> re-INVITE a=sendonly / back to sendrecv
     {"cmd": "record", "path": "/x.wav"}   -> what is heard from now on goes to a new file
@@ -28,7 +31,9 @@ Control (stdin, one JSON object per line) -> replies/events (stdout, JSON lines)
     {"cmd": "quit"}                       -> unregister, hang up, exit 0
 Events: ready, registration {code, registered}, incoming {from, to, call_id, call_info},
 call_state {state, code, reason}, dtmf {digit}, recording {path, bytes}, error, bye,
-transfer_status {code, reason, final} (the REFER's NOTIFYs; a final 2xx hangs up).
+transfer_status {code, reason, final} (the REFER's NOTIFYs; a final 2xx hangs up),
+replaced {} (an INVITE with Replaces took over our call: pjsua answers it itself).
+call_state of the consultation call carries "consult": true.
 End of stdin means quit (run with ``--no-stdin`` to ignore stdin); SIGTERM too.
 Every line carries ``"t"`` (seconds since start). Only the main thread calls pjsua2.
 """
@@ -82,6 +87,7 @@ class AgentCall(pj.Call):  # type: ignore[misc]
     def __init__(self, app: AgentUA, acc: Phone, call_id: int) -> None:
         super().__init__(acc, call_id)
         self.app = app
+        self.acc = acc
         self.recorder: Any = None
         self.rec_path = ""
         self.aud: Any = None  # the call's audio port, once media is up
@@ -90,7 +96,9 @@ class AgentCall(pj.Call):  # type: ignore[misc]
     def onCallState(self, prm: Any) -> None:
         ci = self.getInfo()
         self.state = ci.stateText.lower()
-        emit("call_state", state=self.state, code=int(ci.lastStatusCode), reason=ci.lastReason)
+        extra = {"consult": True} if self is self.app.consult else {}
+        emit("call_state", state=self.state, code=int(ci.lastStatusCode), reason=ci.lastReason,
+             **extra)  # fmt: skip
         if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.app.on_disconnected(self)
         elif ci.state == pj.PJSIP_INV_STATE_CONFIRMED and self.app.args.hangup_after:
@@ -104,6 +112,16 @@ class AgentCall(pj.Call):  # type: ignore[misc]
 
     def onDtmfDigit(self, prm: Any) -> None:
         emit("dtmf", digit=prm.digit)
+
+    def onCallReplaced(self, prm: Any) -> None:
+        # RFC 3891: pjsua answers the replacing INVITE and ends this call (410); the new
+        # call must be ours, so that its media is sent and recorded like any other.
+        new = AgentCall(self.app, self.acc, prm.newCallId)
+        prm.newCall = new
+        self.app.live.add(new)
+        self.app.call = new
+        self.app.calls += 1
+        emit("replaced")
 
     def onCallTransferStatus(self, prm: Any) -> None:
         # The transferor's side of REFER: NOTIFY sipfrags; a final 2xx ends our call.
@@ -120,6 +138,7 @@ class AgentUA:
         self.delay = args.answer_after
         self.code = args.reject or 486
         self.call: AgentCall | None = None
+        self.consult: AgentCall | None = None  # an attended transfer's consultation call
         # Every Call object stays referenced until its DISCONNECTED callback: dropping
         # one earlier declines it, dropping it late can hit a reused pjsua slot.
         self.live: set[AgentCall] = set()
@@ -262,10 +281,13 @@ class AgentUA:
         if call.recorder is not None:
             aud.startTransmit(call.recorder)
 
-    def place(self, uri: str) -> None:
+    def place(self, uri: str, consult: bool = False) -> None:
         call = AgentCall(self, self.acc, pj.PJSUA_INVALID_ID)
         self.live.add(call)
-        self.call = call
+        if consult:
+            self.consult = call
+        else:
+            self.call = call
         self.calls += 1
         call.state = "calling"
         call.makeCall(uri, pj.CallOpParam(True))
@@ -288,6 +310,8 @@ class AgentUA:
             self.closing.append((call.rec_path, time.monotonic() + 2.0))
         if call is self.call:
             self.call = None
+        if call is self.consult:
+            self.consult = None
         self.live.discard(call)
 
     def check_recordings(self) -> None:
@@ -314,6 +338,10 @@ class AgentUA:
             self.answer()
         elif name == "transfer" and self.call is not None:  # blind: REFER to cmd["uri"]
             self.call.xfer(str(cmd["uri"]), pj.CallOpParam(True))
+        elif name == "consult" and self.call is not None and self.consult is None:
+            self.place(str(cmd["uri"]), consult=True)
+        elif name == "xfer-replaces" and self.call is not None and self.consult is not None:
+            self.call.xferReplaces(self.consult, pj.CallOpParam(True))
         elif name == "dtmf" and self.call is not None:
             self.call.dialDtmf(str(cmd.get("digits", "")))
         elif name == "call" and self.call is None:
