@@ -25,6 +25,7 @@ from gateway.control.flow_settings import TERMINAL_PROMPTS, FlowSettings
 from gateway.control.hold import record_facts
 from gateway.control.phases import Phase, Trigger, advance
 from gateway.control.session import AgentLeg, AgentLegState, CallSession, Role
+from gateway.control.transfer_segments import forget_file, mark_closed, segment_records
 from gateway.control.wrapups import WrapupNote
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
@@ -192,6 +193,8 @@ class Call:
         if role is not None:
             s.recordings_closed.add(role)
             self._maybe_finalise()
+        elif mark_closed(s.segments, e.path):
+            self._maybe_finalise()
 
     def rtp_quality(self, e: p.RtpQuality) -> None:
         s = self.session
@@ -327,6 +330,8 @@ class Call:
                 role = next((r for r, path in s.recordings.items() if path == command.path), None)
                 if role is not None:  # nothing will be written: do not wait for it
                     del s.recordings[role]
+                    self._maybe_finalise()
+                elif forget_file(s.segments, command.path):
                     self._maybe_finalise()
 
     def timer(self, kind: TimerKind) -> None:
@@ -476,6 +481,9 @@ class Call:
             rtp_quality={r.value: dict(stats) for r, stats in s.rtp.items()} or None,
             recordings={r.value: path for r, path in s.recordings.items()},
             voicemail_box=s.voicemail_box,
+            segments=segment_records(
+                s.call_id, s.answered_at, {r.value: p for r, p in s.recordings.items()}, s.segments
+            ),
             **record_facts(s, self._host.now.mono),  # hold, monitoring, PCI (docs/in-call.md)
             events=(call_events.completed(s, wrapup, note),) if complete else (),
             last=complete,

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from acd import events as ev
 from acd.engine import Engine
@@ -279,14 +279,17 @@ class CallDriver:
     def _closer(self, effect: fx.CloseRecord) -> Callable[[], Awaitable[object]]:
         recordings = effect.recordings
         finished: FinishedRecordings | None = None
+        segments: list[dict[str, Any]] | None = None
 
         async def close() -> None:
-            nonlocal finished
+            nonlocal finished, segments
             if recordings and finished is None:  # file work, off the loop; once, not per retry
                 finished = await self._finalizer.finalize(
                     recordings, self._make_stereo, call_id=effect.call_id, queue=effect.queue
                 )
             file_events = recording_events(effect, finished) if finished else ()
+            if effect.segments is not None and segments is None:
+                segments = await self._segments(effect, finished)
             self._writes.put(
                 wo.CloseCall(
                     call_id=uuid.UUID(effect.call_id),
@@ -304,11 +307,29 @@ class CallDriver:
                     hold_seconds=effect.hold_seconds,
                     monitors=effect.monitors,
                     recording_pauses=effect.recording_pauses,
+                    segments=segments,
                     events=self._messages((*file_events, *effect.events), effect.ended_at),
                 )
             )
 
         return close
+
+    async def _segments(
+        self, effect: fx.CloseRecord, first: FinishedRecordings | None
+    ) -> list[dict[str, Any]]:
+        """Each later segment's stereo file (caller left, its agent right), like the call's."""
+        rows = [dict(row) for row in effect.segments or ()]
+        for row in rows:
+            if row["index"] == 1:
+                row["recording_stereo"] = first.stereo if first else None
+                continue
+            files = {r: row[f"recording_{r}"] for r in ("caller", "agent") if row[f"recording_{r}"]}
+            if files:
+                done = await self._finalizer.finalize(
+                    files, self._make_stereo, call_id=effect.call_id, queue=effect.queue
+                )
+                row["recording_stereo"] = done.stereo
+        return rows
 
     def _forget(self, chains: CallChains) -> None:
         """Drop the call's chains once its last write is handed over."""

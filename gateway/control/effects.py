@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
@@ -112,6 +113,7 @@ class CloseRecord:
     hold_seconds: float | None = None
     monitors: list[dict[str, object]] | None = None
     recording_pauses: list[dict[str, object]] | None = None
+    segments: list[dict[str, Any]] | None = None  # after a transfer (transfer_segments.py)
     events: Events = ()  # the driver puts recording.ready / voicemail.left first
     last: bool = True  # False: a call.completed (after wrap-up) is still to come
 

@@ -18,6 +18,7 @@ from gateway.control.hold import HoldState
 from gateway.control.monitor import Monitor
 from gateway.control.pci import PciState
 from gateway.control.phases import Phase
+from gateway.control.transfer_segments import Segment
 from gateway.store.records import Disposition, HangupBy
 
 RtpStats = dict[str, float | int]
@@ -77,6 +78,7 @@ class CallSession:
     recordings: dict[Role, str] = field(default_factory=dict)
     recordings_closed: set[Role] = field(default_factory=set)
     rtp: dict[Role, RtpStats] = field(default_factory=dict)  # CALLER / AGENT
+    segments: list[Segment] = field(default_factory=list)  # after transfers (segment 2...)
     dialled: int = 0
     # in-call control (docs/in-call.md): hold figures, the supervisor (a side relation of
     # CONNECTED/HELD, not a phase) and those who came before, the PCI-paused spans
@@ -95,6 +97,8 @@ class CallSession:
 
     def settled(self) -> bool:
         """Everything the call record needs has arrived."""
-        return all(a.state is AgentLegState.ENDED for a in self.agent_legs.values()) and (
-            set(self.recordings) <= self.recordings_closed
+        return (
+            all(a.state is AgentLegState.ENDED for a in self.agent_legs.values())
+            and (set(self.recordings) <= self.recordings_closed)
+            and all(seg.settled() for seg in self.segments)
         )

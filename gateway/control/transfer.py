@@ -32,6 +32,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from acd import events as ev
@@ -53,10 +54,12 @@ from gateway.control.transfer_model import (
     TargetKind,
     Transfer,
 )
+from gateway.control.transfer_segments import open_segment
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
 from gateway.logsafe import printable
+from recordings.naming import recording_dir
 from routing import uri_user
 
 log = logging.getLogger(__name__)
@@ -418,8 +421,23 @@ class TransferDesk:
         self._send(s, p.Bridge(a=s.caller_leg, b=leg.leg, linked=True))
         self._release_agent(call, t, hang_up=True)
         s.connected, s.agent_sip_code = leg, 200
+        self._open_segment(s, t, leg.leg)
         advance(s, Trigger.TRANSFERRED)
         self._finish(call, t, State.COMPLETED)
+
+    def _open_segment(self, s: CallSession, t: Transfer, leg: str) -> None:
+        """The caller now talks to the target: segment N, its own recording pair."""
+        settings = self.host.settings
+        folder = None
+        if settings.media_for(s.queue).record and s.recordings:
+            folder = Path(settings.recordings_dir) / recording_dir(s.call_id, s.arrived_at)
+        files = open_segment(
+            s.segments, agent=t.target.value, leg=leg, at=self.host.now.wall,
+            transfer_id=t.id, previous_agent=t.from_agent, folder=folder,
+            caller_leg=s.caller_leg,
+        )  # fmt: skip
+        for name, path in files:  # the worker closes the caller's previous file itself
+            self._send(s, p.RecordStart(leg=name, path=path))
 
     def _target_ended(self, call: Call, t: Transfer, code: int) -> None:
         s = call.session
@@ -485,8 +503,10 @@ class TransferDesk:
         s = call.session
         t.state = state
         self._close(t)
-        done = ce.TransferCompleted(t.id, s.call_id, s.queue, t.flow.value,
-                                    t.target.kind.value, t.target.value, t.from_agent)  # fmt: skip
+        last = s.segments[-1] if s.segments else None
+        segment = last.index if last is not None and last.transfer_id == t.id else None
+        done = ce.TransferCompleted(t.id, s.call_id, s.queue, t.flow.value, t.target.kind.value,
+                                    t.target.value, t.from_agent, segment)  # fmt: skip
         self._emit(s, done)
 
     def _fail(

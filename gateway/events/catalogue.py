@@ -303,6 +303,8 @@ class TransferCompleted:
     target_kind: TransferTargetKind
     target: str
     from_agent: str
+    # the record's segment the target's connection began (docs/transfer.md); null: a queue
+    segment: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -279,6 +279,7 @@ def _call_record(call: Call) -> CallRecord:
         hold_seconds=call.hold_seconds,
         monitors=call.monitors,
         recording_pauses=call.recording_pauses,
+        segments=call.segments,
     )
 
 

@@ -118,6 +118,8 @@ class Call(Base):
     hold_seconds: Mapped[float | None]
     monitors: Mapped[list[Any] | None] = mapped_column(JSONType)
     recording_pauses: Mapped[list[Any] | None] = mapped_column(JSONType)
+    # one row per agent connection after a transfer (docs/transfer.md); null: never transferred
+    segments: Mapped[list[Any] | None] = mapped_column(JSONType)
 
 
 class Callback(Base):

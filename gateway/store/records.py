@@ -98,6 +98,7 @@ class CallRecord:
     hold_seconds: float | None = None
     monitors: list[Any] | None = None  # supervisor monitoring sessions
     recording_pauses: list[Any] | None = None  # PCI-paused spans, s from the recording's start
+    segments: list[Any] | None = None  # agent connections after a transfer, with the chain
 
 
 @dataclass(frozen=True, slots=True)

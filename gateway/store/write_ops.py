@@ -93,6 +93,7 @@ class CloseCall:
     hold_seconds: float | None = None
     monitors: list[Any] | None = None
     recording_pauses: list[Any] | None = None
+    segments: list[Any] | None = None  # after a transfer (gateway/control/transfer_segments.py)
     wait_seconds: float | None = None
     talk_seconds: float | None = None
     derived: bool = False

@@ -66,6 +66,7 @@ _CLOSE_COLUMNS = (
     "ended_at", "disposition", "hangup_by", "caller_sip_code", "agent_sip_code", "rtp_quality",
     "recording_stereo", "recording_caller", "recording_agent", "wait_seconds", "talk_seconds",
     "voicemail_box", "hold_count", "hold_seconds", "monitors", "recording_pauses",
+    "segments",
 )  # fmt: skip
 _CLOSE = (
     update(CALLS)

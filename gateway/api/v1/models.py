@@ -73,6 +73,20 @@ class CallItem(BaseModel):
         )
 
 
+class Segment(BaseModel):
+    """One agent connection of a call (Amazon Connect's contact chain, in one record)."""
+
+    index: int = Field(description="1 for the first agent, then one more per transfer")
+    initial_call_id: str = Field(description="the call (record) every segment belongs to")
+    previous_segment: int | None = Field(description="the segment before; null for the first")
+    agent: str | None = Field(description="that segment's agent (a number for an external one)")
+    started_at: str | None = Field(description="when the caller was connected (ISO 8601)")
+    transfer_id: str | None = Field(description="the transfer that began it; null for the first")
+    recording_caller: str | None
+    recording_agent: str | None
+    recording_stereo: str | None = Field(description="caller left, that segment's agent right")
+
+
 class CallDetail(CallItem):
     sip_call_id: str
     worker: str | None
@@ -95,6 +109,11 @@ class CallDetail(CallItem):
     recording_pauses: list[dict[str, Any]] | None = Field(
         None, description="PCI-paused spans of the recording: start/end in s from its start"
     )
+    segments: list[Segment] = Field(
+        default_factory=list,
+        description="after a transfer: one entry per agent connection, oldest first, each "
+        "with its own recordings (docs/transfer.md); empty for a call that never changed agent",
+    )
 
     @classmethod
     def with_offers(cls, c: CallRecord, offers: tuple[OfferRecord, ...]) -> CallDetail:
@@ -114,6 +133,7 @@ class CallDetail(CallItem):
             hold_seconds=c.hold_seconds,
             monitors=c.monitors,
             recording_pauses=c.recording_pauses,
+            segments=[Segment.model_validate(row) for row in c.segments or ()],
         )
 
 
