@@ -70,6 +70,20 @@ def dominant_frequency(x: np.ndarray, rate: int) -> float:
     return float(np.argmax(spec) * rate / len(x))
 
 
+def mostly_tone(x: np.ndarray, rate: int, freq: float, share: float = 0.8) -> bool:
+    """At least `share` of the half-second windows are loud and dominated by `freq`.
+    Per window, since a looped pcap tone is not phase-continuous over seconds: one DFT bin
+    over a whole file of it can fall to nothing although every window holds the tone."""
+    n = rate // 2
+    windows = [x[i : i + n] for i in range(0, len(x) - n + 1, n)]
+    good = [
+        w
+        for w in windows
+        if abs(dominant_frequency(w, rate) - freq) < 15 and tone_power(w, rate, freq) > 1e-3
+    ]
+    return bool(windows) and len(good) >= share * len(windows)
+
+
 def frame_rms(x: np.ndarray, rate: int, frame_ms: int = 20) -> np.ndarray:
     n = rate * frame_ms // 1000
     frames = len(x) // n

@@ -16,7 +16,7 @@ import pytest_asyncio
 from tests.integration.transfer.conftest import pjsua_phone
 from tests.integration.transfer.test_transfer_e2e import call_to, transfer, transfer_state
 from tests.support.agent_ua_client import AgentProcess
-from tests.support.audio import read_channels, tone_power
+from tests.support.audio import mostly_tone, read_channels, tone_power
 from tests.support.gateway_env import Gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -40,8 +40,8 @@ def channels_hear(path: str, left: float, right: float) -> None:
     assert audio.shape[1] == 2, path
     caller, agent = audio[int(0.3 * rate) :, 0], audio[int(0.3 * rate) :, 1]
     assert len(caller) > rate, f"{path}: under a second after the connection"
-    assert tone_power(caller, rate, left) > 1e-3, "caller channel lacks the caller's tone"
-    assert tone_power(agent, rate, right) > 1e-3, "agent channel lacks the agent's tone"
+    assert mostly_tone(caller, rate, left), "caller channel lacks the caller's tone"
+    assert mostly_tone(agent, rate, right), "agent channel lacks the agent's tone"
     assert tone_power(agent, rate, left) < 0.1 * tone_power(agent, rate, right)  # no echo mix
     assert np.abs(agent).max() > 0.01
 
