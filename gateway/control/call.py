@@ -25,7 +25,12 @@ from gateway.control.flow_settings import TERMINAL_PROMPTS, FlowSettings
 from gateway.control.hold import record_facts
 from gateway.control.phases import Phase, Trigger, advance
 from gateway.control.session import AgentLeg, AgentLegState, CallSession, Role
-from gateway.control.transfer_segments import forget_file, mark_closed, segment_records
+from gateway.control.transfer_segments import (
+    forget_file,
+    mark_closed,
+    open_segment,
+    segment_records,
+)
 from gateway.control.wrapups import WrapupNote
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
@@ -424,13 +429,29 @@ class Call:
         s.answered_at = now.wall
         self._send(p.Bridge(a=s.caller_leg, b=leg.leg, linked=True))
         if self._host.settings.media_for(s.queue).record:
+            if s.requeued_by is not None and s.recordings:
+                self._requeued_segment(s, leg.leg, c.agent_id, s.requeued_by)
             for role, name in ((Role.CALLER, s.caller_leg), (Role.AGENT, leg.leg)):
                 if role in s.recordings:  # re-queued by a transfer: never overwrite a file
                     continue
                 s.recordings[role] = self._recording_path(role)
                 self._send(p.RecordStart(leg=name, path=s.recordings[role]))
+        s.requeued_by = None
         answered = ce.CallAnswered(s.call_id, c.queue_id, c.agent_id, round(c.wait_seconds, 3))
         self._host.emit(fx.MarkAnswered(s.call_id, leg.leg, c.agent_id, now.wall, (answered,)))
+
+    def _requeued_segment(self, s: CallSession, leg: str, agent: str, by: tuple[str, str]) -> None:
+        """A caller re-queued by a blind transfer reached its next agent: segment N, its
+        own recording pair, like a transfer's direct target (transfer_segments.py)."""
+        transfer_id, previous_agent = by
+        folder = self._host.settings.recordings_dir / recording_dir(s.call_id, s.arrived_at)
+        files = open_segment(
+            s.segments, agent=agent, leg=leg, at=self._host.now.wall,
+            transfer_id=transfer_id, previous_agent=previous_agent, folder=folder,
+            caller_leg=s.caller_leg,
+        )  # fmt: skip
+        for name, path in files:  # the worker closes the caller's previous file itself
+            self._send(p.RecordStart(leg=name, path=path))
 
     def _announce(self, c: cmd.Announce) -> None:
         s = self.session

@@ -79,6 +79,7 @@ class CallSession:
     recordings_closed: set[Role] = field(default_factory=set)
     rtp: dict[Role, RtpStats] = field(default_factory=dict)  # CALLER / AGENT
     segments: list[Segment] = field(default_factory=list)  # after transfers (segment 2...)
+    requeued_by: tuple[str, str] | None = None  # (transfer id, agent) of a blind re-queue
     dialled: int = 0
     # in-call control (docs/in-call.md): hold figures, the supervisor (a side relation of
     # CONNECTED/HELD, not a phase) and those who came before, the PCI-paused spans

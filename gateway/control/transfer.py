@@ -388,6 +388,7 @@ class TransferDesk:
     def _requeue(self, call: Call, t: Transfer, queue: str, trigger: Trigger) -> None:
         s = call.session
         advance(s, trigger)
+        s.requeued_by = (t.id, t.from_agent)  # the next agent answering opens a segment
         s.connected = None
         if queue != s.queue:
             moved = ce.CallOverflowed(s.call_id, queue, s.queue or "", "transfer")

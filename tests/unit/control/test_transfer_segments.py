@@ -123,3 +123,40 @@ def test_segments_chain_and_an_unrecorded_queue_records_nothing() -> None:
         (1, "alice", None), (2, "bob", 1), (3, "+1555", 2)]  # fmt: skip
     assert rows[1]["recording_caller"] is None and rows[2]["transfer_id"] == "t2"
     assert segment_records("call", None, {}, []) is None
+
+
+async def test_a_caller_requeued_by_a_blind_transfer_opens_a_segment_with_its_next_agent(
+    rig: Rig,
+) -> None:
+    rig.driver.feed(ev.AddAgent(AgentConfig("bob", queues=("sales",))))
+    rig.login()
+    rig.incoming("+15550100100")
+    await rig.settle()
+    s, _ = answered_call(rig)
+    await rig.settle()
+    first = {r.value: path for r, path in s.recordings.items()}
+    assert set(first) == {"caller", "agent"}
+    rig.pool.sent.clear()
+
+    t = TransferService(rig.driver).start(
+        s.call_id, Request(Flow.BLIND, Target.parse("queue", "sales"))
+    )
+    await rig.settle()
+    assert rig.pool.of(p.RecordStart) == []  # back in line: nothing recorded anew yet
+    rig.login("bob")  # the next agent of the queue
+    rig.step(3.0)
+    await rig.settle()
+    (bob_dial,) = rig.pool.of(p.Dial)
+    bob = str(bob_dial.leg)
+    rig.leg(bob, L.CONFIRMED)
+    await rig.settle()
+    folder = Path(first["caller"]).parent / "segment-2"
+    assert rig.pool.of(p.RecordStart) == [
+        p.RecordStart(CALLER, str(folder / "caller.wav")),
+        p.RecordStart(bob, str(folder / "agent.wav")),
+    ]
+    assert first == {r.value: path for r, path in s.recordings.items()}  # segment 1 stays
+    (seg,) = s.segments
+    assert (seg.index, seg.agent, seg.previous_agent, seg.transfer_id) == (
+        2, "bob", "alice", t.id)  # fmt: skip
+    assert s.requeued_by is None
