@@ -367,6 +367,11 @@ class CallDriver:
         """Calls with effects not yet carried out (finalised calls drop out once written)."""
         return len(self._calls)
 
+    async def callback_changes_written(self) -> None:
+        """Every callback change handed over so far is in the database (the API answers a
+        supervisor's cancel or reschedule only then, so a list right after shows it)."""
+        await self._callback_changes.settled()
+
     async def settled(self) -> None:
         """Wait until every queued command has run and every write is in the database
         (shutdown, tests)."""

@@ -10,6 +10,8 @@ Changes are audited (`callback.cancel`, `callback.reschedule`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from gateway.store.records import CallbackState, NotFoundError
 from gateway.store.search import CallSearch
 
 PREFIX = "/api/v1/callbacks"
+WRITE_WAIT_SECONDS = 5.0  # how long a change waits for its row before it answers
 CallbackId = Annotated[str, PathParam(max_length=64, description="the callback's id (a UUID)")]
 MISSING: Responses = {404: error_doc("no such callback"), 503: error_doc("no store configured")}
 CHANGE: Responses = {
@@ -139,11 +142,18 @@ def install(app: FastAPI) -> None:
             stored = await _get(store, callback_id)
             if stored.state != "pending":
                 raise Conflict(f"callback {callback_id} is {stored.state}, not pending")
-            task = run(_driver(request))
+            driver = _driver(request)
+            task = run(driver)
         except ControlError as exc:
             await auth.audit(user, action, target=callback_id, outcome=type(exc).__name__,
                              details=details)  # fmt: skip
             raise
+        # read your writes: the row is changed before the answer (bounded: during a
+        # database outage the change stays queued and retried, and the answer says it)
+        with contextlib.suppress(TimeoutError):
+            # shielded: a timeout must not cancel the queued write it was waiting for
+            written = asyncio.shield(driver.callback_changes_written())
+            await asyncio.wait_for(written, WRITE_WAIT_SECONDS)
         await auth.audit(user, action, target=callback_id, outcome="ok", details=details)
         return CallbackOut.of(task)
 

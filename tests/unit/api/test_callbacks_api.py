@@ -35,9 +35,13 @@ class Desk:
 class Driver:
     def __init__(self, desk: Desk) -> None:
         self.board = type("Board", (), {"callbacks": desk})()
+        self.waited_for_writes = 0
 
     def act(self, action: Any) -> Any:
         return action()
+
+    async def callback_changes_written(self) -> None:
+        self.waited_for_writes += 1
 
 
 def task(arrived: datetime, queue: str = "sales") -> CallbackTask:
@@ -85,6 +89,8 @@ async def test_cancel_and_reschedule_go_to_the_desk_and_are_audited(
     r = await api.post("sup", f"/api/v1/callbacks/{early.id}/cancel")
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
     assert desk.calls == [("cancel", str(early.id), "sup")]
+    driver = api.app.state.callbacks
+    assert driver.waited_for_writes == 1  # answered once the row is written
     when = datetime.now(UTC) + timedelta(hours=1)
     r = await api.post("sup", f"/api/v1/callbacks/{late.id}/reschedule",
                        json={"at": when.isoformat()})  # fmt: skip
