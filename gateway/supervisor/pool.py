@@ -34,7 +34,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import IO, Any
 
 from gateway.ipc import protocol as p
@@ -57,6 +57,14 @@ from gateway.supervisor.priority import renice
 from recordings.wav_repair import repair_wav_header
 
 log = logging.getLogger(__name__)
+
+
+def due_for_ping(
+    handles: Iterable[WorkerHandle], now: float, interval: float
+) -> list[WorkerHandle]:
+    """The workers a health round pings at `now`: those up and not heard from within the
+    last `interval` (a result or an event comes from the owner thread a ping checks)."""
+    return [h for h in handles if h.state == WorkerState.UP and now - h.heard_at >= interval]
 
 
 class WorkerPool:
@@ -376,14 +384,8 @@ class WorkerPool:
         interval = self.config.health_interval
         while True:
             await asyncio.sleep(interval)
-            now = time.monotonic()
-            await asyncio.gather(
-                *(
-                    self._health(h)
-                    for h in list(self._handles.values())
-                    if h.state == WorkerState.UP and now - h.heard_at >= interval
-                )
-            )
+            due = due_for_ping(self._handles.values(), time.monotonic(), interval)
+            await asyncio.gather(*(self._health(h) for h in due))
 
     async def _health(self, h: WorkerHandle) -> None:
         try:

@@ -11,6 +11,8 @@ from gateway.ipc import protocol as p
 from gateway.ipc.codec import Notification, Request
 from gateway.ipc.transport import Connection
 from gateway.supervisor import PoolConfig, WorkerPool
+from gateway.supervisor.handle import WorkerHandle, WorkerState
+from gateway.supervisor.pool import due_for_ping
 from gateway.supervisor.priority import renice
 from tests.unit.supervisor.test_pool_protocol import TOKEN, join
 
@@ -77,3 +79,15 @@ def test_renice_sets_the_value_and_survives_a_gone_process() -> None:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
     assert renice(pid, 5) is False  # gone
+
+
+def test_a_round_pings_the_up_workers_not_heard_from_within_the_interval() -> None:
+    quiet, talker, starting = (WorkerHandle(w, None) for w in ("q", "t", "s"))
+    for h in (quiet, talker):
+        h.state = WorkerState.UP
+    quiet.heard_at, talker.heard_at, starting.heard_at = 10.0, 10.0, 0.0
+    handles = [quiet, talker, starting]
+    assert due_for_ping(handles, now=10.125, interval=0.25) == []  # everyone spoke just now
+    talker.heard_at = 10.125  # an event from its owner thread
+    assert due_for_ping(handles, now=10.25, interval=0.25) == [quiet]  # not the one starting
+    assert due_for_ping(handles, now=10.5, interval=0.25) == [quiet, talker]
