@@ -25,9 +25,10 @@ background task: no request waits for a write lock to record that it happened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -187,6 +188,26 @@ class Authenticator:
             await self._audit.add(entry)
         except Exception:  # logged with the entry; the request itself was served
             log.exception("audit entry lost: %s", entry)
+
+    @contextlib.asynccontextmanager
+    async def audited(
+        self,
+        who: Principal,
+        action: str,
+        *,
+        refused: type[Exception] | tuple[type[Exception], ...],
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AsyncIterator[None]:
+        """Audit what the block does: "ok", or the name of a `refused` error it raised
+        (which goes on up); other errors are not an outcome of the request's own."""
+        try:
+            yield
+        except refused as exc:
+            await self.audit(who, action, outcome=type(exc).__name__, target=target,
+                             details=details)  # fmt: skip
+            raise
+        await self.audit(who, action, outcome="ok", target=target, details=details)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)

@@ -138,23 +138,18 @@ def install(app: FastAPI) -> None:
         run: Callable[[CallDriver], CallbackTask], **details: str,
     ) -> CallbackOut:  # fmt: skip
         auth = request.app.state.auth
-        try:
+        async with auth.audited(user, action, refused=ControlError, target=callback_id,
+                                details=details):  # fmt: skip
             stored = await _get(store, callback_id)
             if stored.state != "pending":
                 raise Conflict(f"callback {callback_id} is {stored.state}, not pending")
             driver = _driver(request)
             task = run(driver)
-        except ControlError as exc:
-            await auth.audit(user, action, target=callback_id, outcome=type(exc).__name__,
-                             details=details)  # fmt: skip
-            raise
-        # read your writes: the row is changed before the answer (bounded: during a
-        # database outage the change stays queued and retried, and the answer says it)
-        with contextlib.suppress(TimeoutError):
-            # shielded: a timeout must not cancel the queued write it was waiting for
-            written = asyncio.shield(driver.callback_changes_written())
-            await asyncio.wait_for(written, WRITE_WAIT_SECONDS)
-        await auth.audit(user, action, target=callback_id, outcome="ok", details=details)
+            # read your writes: answer once the row is changed. Bounded and shielded:
+            # during a database outage the change stays queued (and retried) all the same
+            with contextlib.suppress(TimeoutError):
+                written = asyncio.shield(driver.callback_changes_written())
+                await asyncio.wait_for(written, WRITE_WAIT_SECONDS)
         return CallbackOut.of(task)
 
     @app.post(

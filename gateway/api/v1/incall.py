@@ -103,14 +103,9 @@ def install(app: FastAPI) -> None:
         run: Callable[[], InCallView], **details: Any,
     ) -> InCallOut:  # fmt: skip
         auth = request.app.state.auth
-        try:
-            out = InCallOut.of(run())
-        except ControlError as exc:
-            await auth.audit(user, action, target=target, outcome=type(exc).__name__,
-                             details=details or None)  # fmt: skip
-            raise
-        await auth.audit(user, action, target=target, outcome="ok", details=details or None)
-        return out
+        async with auth.audited(user, action, refused=ControlError, target=target,
+                                details=details or None):  # fmt: skip
+            return InCallOut.of(run())
 
     @app.get("/api/v1/calls/{call_id}/in-call", tags=["in-call"], responses=ERRORS,
              summary="A live call's hold, monitoring and recording pause")  # fmt: skip

@@ -95,14 +95,9 @@ def install(app: FastAPI) -> None:
         request: Request, user: CurrentUser, action: str, target: str, run: Any, **details: Any
     ) -> TransferOut:
         auth = request.app.state.auth
-        try:
-            out = TransferOut.of(run())
-        except ControlError as exc:
-            await auth.audit(user, action, target=target, outcome=type(exc).__name__,
-                             details=details)  # fmt: skip
-            raise
-        await auth.audit(user, action, target=target, outcome="ok", details=details)
-        return out
+        async with auth.audited(user, action, refused=ControlError, target=target,
+                                details=details):  # fmt: skip
+            return TransferOut.of(run())
 
     @app.post(
         "/api/v1/calls/{call_id}/transfers", tags=["transfers"], status_code=201,
