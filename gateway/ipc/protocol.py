@@ -45,6 +45,10 @@ class Hello:
     sip_port: int
     max_legs: int
     token: str = ""
+    # True when the worker lost its control plane and reconnects with live legs: after
+    # Welcome it sends one LegSnapshot per leg it had then, SnapshotDone, then every event
+    # since, in order (docs/reliability.md, "Control-plane restart")
+    resumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +257,18 @@ class Drain:
 
 
 @dataclass(frozen=True, slots=True)
+class Annotate:
+    """Keep ``note`` with ``leg``, replacing the last one: the control plane's own record
+    of what the leg is for (its session, as JSON). The worker never reads it; it hands
+    it back in ``LegSnapshot`` to a control plane that adopts it after a restart."""
+
+    NAME: ClassVar[str] = "annotate"
+    RESULT: ClassVar[tuple[str, ...]] = ()
+    leg: str
+    note: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class Shutdown:
     """Hang up what is left after ``grace`` seconds, free media, ``libDestroy``, exit 0."""
 
@@ -279,6 +295,7 @@ Command = (
     | Register
     | Unregister
     | Drain
+    | Annotate
     | Shutdown
 )
 
@@ -440,6 +457,41 @@ class TransferRequested:
     code: int = 202
 
 
+@dataclass(frozen=True, slots=True)
+class LegSnapshot:
+    """After a resumed ``Hello``: one leg as it was when the worker lost its control
+    plane (the events since follow ``SnapshotDone``). ``direction`` is "in" (an INVITE
+    to the worker) or "out" (dialled by it); ``bridged_to`` the legs whose audio it
+    hears through a Bridge or Mix ("" none, else comma-separated); ``recording`` the
+    path of its open recording; ``playing`` the prompt or music it hears."""
+
+    NAME: ClassVar[str] = "leg_snapshot"
+    leg: str
+    sip_call_id: str
+    direction: str
+    state: LegState
+    remote: str
+    note: dict[str, object] = field(default_factory=dict)
+    bridged_to: str = ""
+    recording: str = ""
+    recording_paused: bool = False
+    playing: str = ""
+    playing_loop: bool = False
+    held: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotDone:
+    """The end of a resumed worker's snapshot: ``legs`` snapshots were sent, the worker
+    was without a control plane for ``orphaned_s`` seconds, and ``events`` buffered
+    events follow (the worker gives up and ends its calls rather than drop one)."""
+
+    NAME: ClassVar[str] = "snapshot_done"
+    legs: int
+    orphaned_s: float
+    events: int
+
+
 Event = (
     IncomingCall
     | LegStateChanged
@@ -452,6 +504,8 @@ Event = (
     | Capacity
     | RegistrationState
     | CallRejected
+    | LegSnapshot
+    | SnapshotDone
 )
 
 

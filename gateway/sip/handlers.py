@@ -209,6 +209,12 @@ def _hangup(state: SipState, c: p.Hangup) -> Data:
     return {}
 
 
+@handles(p.Annotate)
+def _annotate(state: SipState, c: p.Annotate) -> Data:
+    _leg(state, c.leg).note = c.note
+    return {}
+
+
 # ------------------------------------------------------------------ accounts, worker
 @handles(p.Register)
 def _register(state: SipState, c: p.Register) -> Data:

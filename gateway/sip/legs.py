@@ -112,6 +112,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.rec_paused = False
         self.last_stat: p.RtpQuality | None = None
         self.remote_held = False  # the far end put this leg on hold (last reported)
+        self.note: dict[str, object] = {}  # the control plane's (Annotate), handed back on adoption
         self.closed = False
 
     # ----------------------------------------------------------------- pjsua2 callbacks

@@ -16,7 +16,13 @@ from gateway.ipc.errors import CapacityExceeded
 
 def sample(cls: type) -> typing.Any:
     """An instance with every required field filled by type."""
-    values: dict[object, object] = {str: "x", int: 7, float: 1.5, bool: True}
+    values: dict[object, object] = {
+        str: "x",
+        int: 7,
+        float: 1.5,
+        bool: True,
+        dict[str, object]: {"session": {"queue": "sales", "arrived_at": 1.25}},
+    }
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):
