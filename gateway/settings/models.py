@@ -118,6 +118,9 @@ class WorkerSettings(Model):
     callers_per_worker: Annotated[int, Field(ge=1, le=2)] = 2
     first_sip_port: Port = 5100
     rtp_ports_per_worker: Annotated[int, Field(ge=4)] = 16
+    # seconds a worker that lost the control plane keeps its calls, waiting to be
+    # adopted by the next one (docs/reliability.md); 0: it hangs up at once
+    orphan_timeout: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
     @model_validator(mode="after")
     def _enough_rtp(self) -> WorkerSettings:
@@ -276,6 +279,16 @@ class QaSettings(Model):
     agent_recordings: Literal["own", "evaluated", "none"] = "own"
 
 
+class ControlSettings(Model):
+    """The control plane's standby lock (PostgreSQL only; gateway/control/standby.py).
+    ``standby_key``: control planes with the same key on one database exclude each other
+    (one active, the others standbys); ``lock_grace``: how long an active whose lock
+    connection broke keeps serving while it retakes the lock (0: it stops at once)."""
+
+    standby_key: Annotated[str, Field(min_length=1, max_length=200)] = "contactgw"
+    lock_grace: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
+
 class Settings(Model):
     """The whole configuration; routing keys sit at the top level of the file."""
 
@@ -289,6 +302,7 @@ class Settings(Model):
     acd: AcdSettings = AcdSettings()
     edge: EdgeOptions = EdgeOptions()
     qa: QaSettings = QaSettings()
+    control: ControlSettings = ControlSettings()
     data_dir: Path = Path("var")
     run_dir: Path | None = None
     prompt_dir: Path | None = None  # null: the shipped config/prompts
