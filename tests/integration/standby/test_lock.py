@@ -7,32 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
 
-from gateway.control import standby
-from gateway.control.standby import LOCK_CLASS, ControlLock, connector, holder_name, lock_key
+from gateway.control.standby import ControlLock, asyncpg_dsn, connector, holder_name
+from tests.integration.standby.conftest import KEY, connection, lock_backend, wait_for_lock
+from tests.support.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-KEY = lock_key("contactgw")
-
-
-def plain(url: str) -> str:
-    dsn = standby.asyncpg_dsn(url)
-    assert dsn is not None
-    return dsn
-
-
-@pytest.fixture
-async def pg(pg_url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(plain(pg_url))
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 class Lost:
@@ -45,32 +28,15 @@ class Lost:
         self.event.set()
 
 
+def name(pid: int) -> str:
+    return holder_name(pid, "host-test")
+
+
 def make_lock(url: str, pid: int, *, grace: float = 0.0) -> tuple[ControlLock, Lost]:
+    dsn = asyncpg_dsn(url)
+    assert dsn is not None
     lost = Lost()
-    connect = connector(plain(url), name=holder_name(pid, "host-test"))
-    return ControlLock(connect, KEY, lost, grace), lost
-
-
-async def backend_of(pg: asyncpg.Connection, pid: int) -> int | None:
-    """The backend pid of the lock session named for `pid`, if it holds the lock."""
-    return await pg.fetchval(  # type: ignore[no-any-return]
-        "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 "
-        "AND a.application_name = $3",
-        LOCK_CLASS,
-        KEY,
-        holder_name(pid, "host-test"),
-    )
-
-
-async def until(probe: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if await probe():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
+    return ControlLock(connector(dsn, name=name(pid)), KEY, lost, grace), lost
 
 
 async def test_a_standby_waits_names_the_active_and_takes_over(
@@ -85,22 +51,19 @@ async def test_a_standby_waits_names_the_active_and_takes_over(
     def waits() -> list[str]:
         return [r.getMessage() for r in caplog.records if "waiting for the active" in r.message]
 
-    for _ in range(200):  # bounded: 10 s
-        if waits():
-            break
-        await asyncio.sleep(0.05)
+    await wait_for(waits, 10, 0.05)
     assert waits() == ["standby: waiting for the active control plane (pid 1001, host host-test)"]
     # the standby's wait survives its own session being terminated (a database restart)
-    (waiting_backend,) = await pg.fetch(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
-        holder_name(1002, "host-test"),
+    backend = await pg.fetchval(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1", name(1002)
     )
-    await pg.execute("SELECT pg_terminate_backend($1)", waiting_backend["pid"])
+    await pg.execute("SELECT pg_terminate_backend($1)", backend)
     await asyncio.sleep(0.5)
     assert not task.done()
     await active.release()
     assert await asyncio.wait_for(task, 10) is True
-    assert await backend_of(pg, 1002) is not None and await backend_of(pg, 1001) is None
+    assert await lock_backend(pg, name(1002)) is not None
+    assert await lock_backend(pg, name(1001)) is None
     await waiting.release()
     assert not active_lost.reasons and not waiting_lost.reasons
 
@@ -110,15 +73,13 @@ async def test_an_active_gives_up_when_a_standby_got_the_lock(
 ) -> None:
     active, lost = make_lock(pg_url, 2001, grace=10)
     await active.acquire()
-    standby_task = asyncio.ensure_future(
-        pg.fetchval("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, KEY)
-    )
+    contender = asyncio.ensure_future(wait_for_lock(pg))
     await asyncio.sleep(0.3)  # the test's session queues behind the active
-    assert not standby_task.done()
-    backend = await _backend(pg_url, 2001)
-    async with _admin(pg_url) as admin:
+    assert not contender.done()
+    async with connection(pg_url) as admin:
+        backend = await lock_backend(admin, name(2001))
         await admin.execute("SELECT pg_terminate_backend($1)", backend)
-    await asyncio.wait_for(standby_task, 5)  # the waiting session got the lock
+    await asyncio.wait_for(contender, 5)  # the waiting session got the lock
     await asyncio.wait_for(lost.event.wait(), 10)
     holder = f"unknown: application_name '', backend pid {pg.get_server_pid()}"
     assert lost.reasons == [f"another control plane took the lock ({holder})"]
@@ -130,17 +91,17 @@ async def test_an_active_retakes_a_free_lock_after_its_session_died(
 ) -> None:
     active, lost = make_lock(pg_url, 3001, grace=10)
     await active.acquire()
-    first = await backend_of(pg, 3001)
+    first = await lock_backend(pg, name(3001))
     await pg.execute("SELECT pg_terminate_backend($1)", first)
 
     async def retaken() -> bool:
-        backend = await backend_of(pg, 3001)
+        backend = await lock_backend(pg, name(3001))
         return backend is not None and backend != first
 
-    await until(retaken)
+    assert await wait_for(retaken, 10, 0.05)
     assert not lost.reasons
     await active.release()
-    assert await backend_of(pg, 3001) is None
+    assert await lock_backend(pg, name(3001)) is None  # a clean release frees it at once
 
 
 async def test_with_no_grace_a_lost_session_is_given_up_at_once(
@@ -149,25 +110,9 @@ async def test_with_no_grace_a_lost_session_is_given_up_at_once(
     active, lost = make_lock(pg_url, 4001, grace=0)
     await active.acquire()
     started = asyncio.get_running_loop().time()
-    await pg.execute("SELECT pg_terminate_backend($1)", await backend_of(pg, 4001))
+    await pg.execute("SELECT pg_terminate_backend($1)", await lock_backend(pg, name(4001)))
     await asyncio.wait_for(lost.event.wait(), 5)
     assert asyncio.get_running_loop().time() - started < 1.0  # the listener, not the probe
     assert lost.reasons == ["the lock connection was lost"]
-    assert await backend_of(pg, 4001) is None
+    assert await lock_backend(pg, name(4001)) is None
     await active.release()
-
-
-async def _backend(url: str, pid: int) -> int:
-    async with _admin(url) as admin:
-        backend = await backend_of(admin, pid)
-    assert backend is not None
-    return backend
-
-
-@asynccontextmanager
-async def _admin(url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(plain(url))
-    try:
-        yield connection
-    finally:
-        await connection.close()
