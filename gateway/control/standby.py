@@ -284,6 +284,7 @@ async def run_as_active(lock: ControlLock | None, run: Callable[[], Awaitable[No
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (TAKEOVER_PORT_WAIT_S if took_over else 0.0)
     try:
+        logged = False
         while True:
             try:
                 await run()
@@ -291,7 +292,10 @@ async def run_as_active(lock: ControlLock | None, run: Callable[[], Awaitable[No
             except PortsUnavailable as exc:
                 if loop.time() >= deadline:
                     raise
-                log.info("standby: ports still held (%s); retrying", exc.lines[0])
+                if not logged:
+                    logged = True
+                    log.info("standby: ports still held (%s); retrying for up to %.0f s",
+                             exc.lines[0], TAKEOVER_PORT_WAIT_S)  # fmt: skip
                 if await _unless_signalled(asyncio.sleep(RETRY_INTERVAL_S, True)) is None:
                     return True
     finally:

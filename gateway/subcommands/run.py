@@ -33,9 +33,13 @@ def main(args: argparse.Namespace) -> int:
     )
     from gateway.control.daemon import ControlPlane  # heavy imports only when running
     from gateway.control.preflight import PortsUnavailable
+    from gateway.control.standby import control_lock, run_as_active
 
+    assert settings.database.url is not None  # the loader fills in the SQLite default
+    c = settings.control  # PostgreSQL: wait as a standby while another is active
+    lock = control_lock(settings.database.url, c.standby_key, c.lock_grace)
     try:
-        asyncio.run(ControlPlane(settings).run())
+        asyncio.run(run_as_active(lock, lambda: ControlPlane(settings).run()))
     except PortsUnavailable as exc:  # another process (a second instance?) holds them
         for line in exc.lines:
             print(line, file=sys.stderr)

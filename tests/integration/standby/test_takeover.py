@@ -1,0 +1,145 @@
+"""A standby `contactgw run` on PostgreSQL (gateway/control/standby.py), as on one host:
+two processes with the same config and database. B waits on the lock while A is active
+(alive, no port bound, one log line naming A); A is SIGKILLed; B becomes active within a
+bound and a new carrier call (sipp) is answered by a registered agent (pjsua2 phone);
+then B's lock session is terminated while someone else waits for the lock: B stops at
+once with exit status 3 (never two actives).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import re
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from gateway.control.standby import EXIT_LOCK_LOST, holder_name
+from tests.integration.standby.conftest import connection, lock_backend, wait_for_lock
+from tests.support.gateway_env import REPO, Gateway, start_phone
+from tests.support.polling import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+
+DID = "+15550100100"
+ROUTING: dict[str, Any] = {
+    "region": "US",
+    "dids": [{"number": DID, "queue": "sales"}],
+    "queues": {"sales": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}}},
+    "agents": {"alice": {"password": "alice-pw", "queues": ["sales"]}},
+}
+TAKEOVER_BOUND_S = 30.0
+
+
+@pytest.fixture
+async def active(tmp_path: Path, pg_url: str) -> AsyncIterator[Gateway]:
+    gateway = Gateway(tmp_path, ROUTING, workers=1, overrides={"database": {"url": pg_url}})
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()  # after the SIGKILL: only the carrier's registrar is left
+
+
+async def start_standby(a: Gateway) -> Gateway:
+    """A second `contactgw run` on A's config file, as a Gateway that shares A's ports,
+    registrar and config (copy), with its own process, log and API client."""
+    b = copy.copy(a)
+    b.log_path = a.tmp / "standby.log"
+    b.api = httpx.AsyncClient(base_url=f"http://127.0.0.1:{a.api_port}", timeout=5)
+    with b.log_path.open("ab") as log:
+        b.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway.cli", "run", "--config", str(a.config_path),
+            stdout=log, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL,
+            cwd=str(REPO),
+        )  # fmt: skip
+    return b
+
+
+def holder(gw: Gateway) -> str:
+    assert gw.proc is not None
+    return holder_name(gw.proc.pid, socket.gethostname())
+
+
+def bound_sockets(pid: int) -> set[int]:
+    """Inodes of the process's listening TCP and bound UDP sockets (/proc, no psutil)."""
+    mine = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with_target = os.readlink(fd) if fd.is_symlink() else ""
+        if found := re.fullmatch(r"socket:\[(\d+)\]", with_target):
+            mine.add(int(found[1]))
+    bound = set()
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if table.startswith("udp") or fields[3] == "0A":  # 0A: LISTEN
+                bound.add(int(fields[9]))
+    return mine & bound
+
+
+async def test_a_standby_waits_takes_over_answers_calls_and_stops_when_its_lock_is_lost(
+    active: Gateway, pg: asyncpg.Connection, pg_url: str
+) -> None:
+    a = active
+    assert a.proc is not None
+    b = await start_standby(a)
+    assert b.proc is not None
+    try:
+        # B waits: alive, one log line naming A, no port bound, A holds the lock
+        waiting = f"standby: waiting for the active control plane (pid {a.proc.pid}, host "
+        assert await wait_for(lambda: waiting in b.log(), 20), b.log()
+        assert b.proc.returncode is None and await lock_backend(pg, holder(a)) is not None
+        assert bound_sockets(b.proc.pid) == set(), b.log()
+        assert b.log().count("standby: waiting") == 1
+
+        # A dies without a word; B takes over within the bound
+        killed = time.monotonic()
+        a.proc.send_signal(signal.SIGKILL)
+        await a.proc.wait()
+        await b.wait_health("ok", timeout=TAKEOVER_BOUND_S)
+        took = time.monotonic() - killed
+        print(f"standby healthy {took:.1f} s after the active's SIGKILL")
+        print("\n".join(line for line in b.log().splitlines() if "standby" in line))
+        assert "standby: the active control plane is gone: taking over" in b.log()
+        assert await lock_backend(pg, holder(b)) is not None
+
+        # B serves: an agent registered at B's edge answers a new carrier call
+        phone = await start_phone(b, "alice", tone=1000, answer_after=0.3)
+        try:
+
+            async def available() -> bool:
+                return await b.agent_state("alice") == "available"
+
+            await b.wait_for("alice available", available, timeout=15)
+            sipp = await b.call(DID, hold_ms=1500)
+            assert await sipp.wait(30) == 0, f"{sipp.errors()}\n{b.log()}"
+            (row,) = await b.cdr(1)
+            assert (row["agent"], row["disposition"]) == ("alice", "answered"), row
+        finally:
+            await phone.stop()
+
+        # B's lock session is terminated while another session waits: B stops at once
+        contender = asyncio.ensure_future(wait_for_lock(pg))
+        async with connection(pg_url) as admin:
+            await admin.execute(
+                "SELECT pg_terminate_backend($1)", await lock_backend(admin, holder(b))
+            )
+        await asyncio.wait_for(contender, 10)
+        rc = await asyncio.wait_for(b.proc.wait(), 15)
+        assert rc == EXIT_LOCK_LOST, b.log()
+        assert "control-plane lock lost (another control plane took the lock" in b.log()
+    finally:
+        if b.proc.returncode is None:
+            b.proc.kill()
+            await b.proc.wait()
+        await b.api.aclose()
