@@ -58,7 +58,7 @@ from acd.matcher import Matcher
 from acd.model import EngineSettings
 from acd.roster import Roster
 from acd.runtime import AgentRt
-from acd.states import AgentState, AgentTrigger, CallState, CallTrigger, agent_next
+from acd.states import AgentState, AgentTrigger, CallState, CallTrigger, Pending, agent_next
 from acd.timers import MaxWaitTimer, OfferTimer, RelaxTimer, Timer, TimerHeap, WrapTimer
 from acd.waitlist import Waitlist
 
@@ -79,6 +79,7 @@ class Engine:
         desk = CallbackDesk(roster.queues, calls, self._matcher, self._timers, self._out, seq)
         self._now = -math.inf
         self._desk_due = desk.due
+        self._direct: dict[str, str] = {}  # call id -> agent: a transfer's target on it
         self._handlers: dict[type, Callable[[Any, float], None]] = {
             ev.AddQueue: self._add_queue,
             ev.UpdateQueue: self._update_queue,
@@ -96,6 +97,7 @@ class Engine:
             ev.OfferAnswered: self._offer_answered,
             ev.OfferFailed: self._offer_failed,
             ev.ConversationEnded: self._conversation_ended,
+            ev.DirectCallAnswered: self._direct_answered,
             ev.Tick: lambda e, now: None,
             CallbackRequested: desk.requested,
             CallbackQueued: desk.queued,
@@ -306,13 +308,34 @@ class Engine:
         agent = self._roster.agents[e.agent_id]
         self._matcher.offer_ended(call, agent, now, reason=None, failed=True)
 
+    def _direct_answered(self, e: ev.DirectCallAnswered, now: float) -> None:
+        """Through the usual transitions (unpause, offer, answer) but without a call in the
+        line; one AgentStateChanged (old -> on-call, "transfer") for the steps."""
+        a = self._roster.agent(e.agent_id)
+        if a.state not in (_AS.AVAILABLE, _AS.PAUSED) or e.call_id in self._direct:
+            return  # busy with a call of its own: it is not ours to time
+        old, mark = a.state, len(self._out)
+        if a.state is _AS.PAUSED:
+            self._roster.to(a, _AT.UNPAUSE, now)
+        self._roster.to(a, _AT.OFFER, now)
+        self._roster.to(a, _AT.ANSWER, now)
+        a.call_id, a.call_queue, a.answered_at = e.call_id, self._roster.queues.get(e.queue_id), now
+        if e.resume_pause and a.pending is None:
+            a.pending = Pending(_AT.PAUSE, e.resume_pause)  # replayed after the wrap-up
+        self._direct[e.call_id] = a.agent_id
+        del self._out[mark:]
+        self._out.append(cmd.AgentStateChanged(a.agent_id, old, a.state, "transfer"))
+
     def _conversation_ended(self, e: ev.ConversationEnded, now: float) -> None:
         call = self._calls.calls.get(e.call_id)
-        if call is None or call.state is not _CS.CONNECTED:
+        if call is None and e.call_id in self._direct:  # a transfer's target's call
+            a = self._roster.agents.get(self._direct.pop(e.call_id))
+        elif call is None or call.state is not _CS.CONNECTED:
             return  # unknown or not yet answered: nothing to end (caller races)
-        self._calls.end(call)
-        a = self._roster.agents.get(call.agent_id or "")
-        if a is None or a.call_id != call.call_id:
+        else:
+            self._calls.end(call)
+            a = self._roster.agents.get(call.agent_id or "")
+        if a is None or a.call_id != e.call_id or a.state is not _AS.ON_CALL:
             return  # the agent was removed meanwhile
         wrap_up = self._roster.hang_up(a, now)
         if wrap_up:

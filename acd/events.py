@@ -163,6 +163,24 @@ class ConversationEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectCallAnswered:
+    """`agent_id` answered `call_id` outside the line (a transfer's target): it is on
+    call from now, and `ConversationEnded(call_id)` ends it into `queue_id`'s wrap-up
+    like any call (asterisk issue 607). Applies to an available or paused agent (any
+    other is busy with a call of its own: ignored); `resume_pause`: the reason it was
+    paused with before, to return to once its wrap-up is over."""
+
+    call_id: str
+    queue_id: str
+    agent_id: str
+    resume_pause: str = ""
+
+    def __post_init__(self) -> None:
+        _need(self.call_id, "call_id")
+        _need(self.agent_id, "agent_id")
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """No-op event: only fires due timers (same as `Engine.handle_timer`)."""
 
@@ -184,6 +202,7 @@ Event = (
     | OfferAnswered
     | OfferFailed
     | ConversationEnded
+    | DirectCallAnswered
     | Tick
     | CallbackRequested
     | CallbackQueued

@@ -121,6 +121,8 @@ class DayCount:
 
     answered: int
     within_sl: int
+    held: int = 0  # answered calls put on hold
+    hold_seconds: float = 0.0  # their time on hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,8 @@ class WallboardQueue:
     agents_wrap_up: int
     agents_paused: int
     kpis: dict[str, KpiTile]  # by KPI name: waiting, longest_wait, service_level...
+    # mean hold time of today's held calls (null: none held, or no call records store)
+    avg_hold_seconds_today: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """How long each agent has been in its state, and each call's wrap-up.
 
-`call.completed` is the last event of a call and carries the agent's wrap-up time, so
-it waits for whichever comes last: the call's finalisation or the end of the wrap-up
-that followed it. This object owns that bookkeeping (monotonic seconds); the
+`call.completed` is the last event of a call and carries its agents' wrap-up times, so
+it waits for whichever comes last: the call's finalisation or the end of the last
+wrap-up that followed it (a transferred call has one per agent). This object owns that bookkeeping (monotonic seconds); the
 switchboard asks it at both moments.
 """
 
@@ -16,25 +16,24 @@ class AgentTimes:
     def __init__(self) -> None:
         self._since: dict[str, float] = {}  # agent -> when it entered its state
         self._wrapping: dict[str, tuple[str, float]] = {}  # agent -> (call id, since)
-        self._wrapped: dict[str, float] = {}  # call id -> wrap-up seconds, ended early
+        # call id -> agent -> wrap-up seconds, ended before the call (a transfer's first
+        # agent wraps up while its target still talks; both are the call's)
+        self._wrapped: dict[str, dict[str, float]] = {}
         self._awaiting: dict[str, CallSession] = {}  # call id -> finalised, in wrap-up
 
     def changed(
         self, agent: str, old: AgentState, new: AgentState, call_id: str | None, now: float
-    ) -> tuple[float | None, tuple[CallSession, float] | None]:
+    ) -> tuple[float | None, tuple[CallSession, dict[str, float]] | None]:
         """Record a state change. Returns the seconds spent in `old` (None: unknown),
-        and a finalised call whose wrap-up just ended, with its wrap-up seconds."""
+        and a finalised call whose last wrap-up just ended, with each agent's seconds."""
         since = self._since.get(agent)
         self._since[agent] = now
-        done: tuple[CallSession, float] | None = None
+        done: tuple[CallSession, dict[str, float]] | None = None
         if old is AgentState.WRAP_UP and (wrapping := self._wrapping.pop(agent, None)):
             wrapped_call, started = wrapping
-            seconds = round(now - started, 3)
-            session = self._awaiting.pop(wrapped_call, None)
-            if session is not None:
-                done = (session, seconds)
-            else:
-                self._wrapped[wrapped_call] = seconds
+            self._wrapped.setdefault(wrapped_call, {})[agent] = round(now - started, 3)
+            if wrapped_call in self._awaiting and not self._still_wrapping(wrapped_call):
+                done = (self._awaiting.pop(wrapped_call), self._wrapped.pop(wrapped_call))
         if new is AgentState.WRAP_UP and call_id is not None:
             self._wrapping[agent] = (call_id, now)
         return (None if since is None else round(now - since, 3)), done
@@ -43,15 +42,20 @@ class AgentTimes:
         """When (monotonic) `agent` entered its state; None: no change seen yet."""
         return self._since.get(agent)
 
-    def finalised(self, s: CallSession) -> tuple[bool, float | None]:
-        """Is the call complete now (and with which wrap-up seconds)? If its agent is
-        still wrapping up, the session is kept until `changed` reports the end."""
-        if s.call_id in self._wrapped:
-            return True, self._wrapped.pop(s.call_id)
-        if any(call == s.call_id for call, _ in self._wrapping.values()):
+    def finalised(self, s: CallSession) -> tuple[bool, dict[str, float] | None]:
+        """Is the call complete now (and with each agent's wrap-up seconds; None: no
+        agent)? While an agent still wraps it up, the session is kept until `changed`
+        reports the end of the last one."""
+        if self._still_wrapping(s.call_id):
             self._awaiting[s.call_id] = s
             return False, None
-        return True, (0.0 if s.connected is not None else None)
+        wrapped = self._wrapped.pop(s.call_id, None)
+        if wrapped:
+            return True, wrapped
+        return True, ({s.connected.agent_id: 0.0} if s.connected is not None else None)
+
+    def _still_wrapping(self, call_id: str) -> bool:
+        return any(call == call_id for call, _ in self._wrapping.values())
 
     def awaiting_session(self, call_id: str) -> CallSession | None:
         """A finalised call held until its agent's wrap-up ends."""

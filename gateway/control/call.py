@@ -483,8 +483,9 @@ class Call:
             self._host.finalise(self, Trigger.SETTLED)
 
     def close_record(
-        self, *, complete: bool, wrapup: float | None, note: WrapupNote | None = None
-    ) -> fx.CloseRecord:
+        self, *, complete: bool, wrapup: dict[str, float] | None,
+        notes: tuple[WrapupNote, ...] = (),
+    ) -> fx.CloseRecord:  # fmt: skip
         """The record's final write: every leg's code and RTP report, the recordings (the
         driver makes the stereo file first), and call.completed if nothing is pending."""
         s = self.session
@@ -506,6 +507,6 @@ class Call:
                 s.call_id, s.answered_at, {r.value: p for r, p in s.recordings.items()}, s.segments
             ),
             **record_facts(s, self._host.now.mono),  # hold, monitoring, PCI (docs/in-call.md)
-            events=(call_events.completed(s, wrapup, note),) if complete else (),
+            events=(call_events.completed(s, wrapup, notes),) if complete else (),
             last=complete,
         )

@@ -9,10 +9,11 @@ answer to end.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from gateway.control.session import CallSession, Role, RtpStats
-from gateway.control.wrapups import WrapupNote
+from gateway.control.wrapups import WrapupNote, agent_wrapups, note_of
 from gateway.events import catalogue as ce
 
 
@@ -71,9 +72,11 @@ def _rtp(stats: RtpStats | None) -> ce.RtpSummary | None:
 
 
 def completed(
-    s: CallSession, wrapup_seconds: float | None, note: WrapupNote | None = None
+    s: CallSession, wrapped: Mapping[str, float] | None, notes: tuple[WrapupNote, ...] = ()
 ) -> ce.CallCompleted:
+    """`wrapped`: each agent's wrap-up seconds (None: no agent took the call)."""
     assert s.ended_at is not None and s.disposition is not None
+    note = note_of(s.connected.agent_id if s.connected else None, notes)
     if s.answered_at is not None:
         wait: float | None = _seconds(s.arrived_at, s.answered_at)
         talk: float | None = _seconds(s.answered_at, s.ended_at)
@@ -95,7 +98,7 @@ def completed(
         ended_at=s.ended_at,
         wait_seconds=wait,
         talk_seconds=talk,
-        wrapup_seconds=wrapup_seconds,
+        wrapup_seconds=None if wrapped is None else round(sum(wrapped.values()), 3),
         caller_sip_code=s.caller_sip_code,
         agent_sip_code=s.agent_sip_code,
         rtp_caller=_rtp(s.rtp.get(Role.CALLER)),
@@ -103,4 +106,5 @@ def completed(
         recording_id=s.call_id if s.recordings else None,
         wrapup_code=note.code if note else None,
         wrapup_notes=note.notes if note else None,
+        wrapups=agent_wrapups(wrapped, notes),
     )

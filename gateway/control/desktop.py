@@ -1,6 +1,7 @@
 """The agent desktop's view of the running control plane: the call an agent is being
 offered, talking on or wrapping up (the screen-pop's live facts), the queue's wrap-up
-codes, and the wrap-up an agent submits for a call whose `call.completed` is to come.
+codes, and the wrap-up an agent submits for a call whose `call.completed` is to come
+(every agent that took the call has its own: after a transfer, the target too).
 
 Everything here runs on the event loop with the switchboard, so a check and the change
 that follows it see the same state. The call records side (history, the saved row) is
@@ -83,14 +84,20 @@ class DesktopControl:
             return None
         return (s.connected.agent_id if s.connected else None), s.queue
 
+    def took_call(self, call_id: str) -> tuple[str, ...]:
+        """The agents that answered a call whose call.completed is still to come, the
+        first first (a transfer's target after the transferring agent)."""
+        s = self._driver.board.open_session(call_id)
+        legs = () if s is None else s.agent_legs.values()
+        return tuple(dict.fromkeys(leg.agent_id for leg in legs if leg.answered))
+
     def submit(self, call_id: str, note: WrapupNote, *, ready: bool) -> bool:
         """Keep the wrap-up for the call's call.completed. False: that event is gone
         already (the record alone takes it). `ready`: if the agent is wrapping up this
         call, end its wrap-up now (it takes calls again; call.completed goes out)."""
-        found = self.open_call(call_id)
-        if found is None:
+        if self.open_call(call_id) is None:
             return False
-        if found[0] != note.by:
+        if note.by not in self.took_call(call_id):
             raise NotFound(f"no call {call_id!r}")
         board = self._driver.board
         board.wrapups.put(call_id, note)

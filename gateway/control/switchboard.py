@@ -228,8 +228,8 @@ class Switchboard:
         advance(call.session, trigger)
         self.calls.remove(call)
         complete, wrapup = self._agent_times.finalised(call.session)
-        note = self.wrapups.take(call.call_id) if complete else None
-        self.emit(call.close_record(complete=complete, wrapup=wrapup, note=note), closing=True)
+        notes = self.wrapups.take(call.call_id) if complete else ()
+        self.emit(call.close_record(complete=complete, wrapup=wrapup, notes=notes), closing=True)
 
     # ------------------------------------------------------------------ dispatch
     def _fire_timers(self) -> None:

@@ -118,6 +118,9 @@ class TransferDesk:
     _capacity: dict[str, tuple[int, int]] = field(default_factory=dict)  # worker -> legs
     _calls: dict[str, Call] = field(default_factory=dict)  # calls with a live transfer
     _held: dict[str, str] = field(default_factory=dict)  # target leg -> agent kept from the ACD
+    # target leg -> (agent, the pause to return to after its wrap-up; "": none): the
+    # agents that take the call through the ACD's DirectCallAnswered once connected
+    _targets: dict[str, tuple[str, str]] = field(default_factory=dict)
     # takes a held call off hold first (desk phones hold before they REFER): the in-call
     # desk's resume, wired by the switchboard; None: a held call cannot be transferred
     unhold: Callable[[Call], None] | None = None
@@ -210,8 +213,8 @@ class TransferDesk:
     def leg_changed(self, call: Call, e: p.LegStateChanged) -> bool:
         """Events of a transfer's legs; True when handled (the call must not see it)."""
         s = call.session
-        if e.state is p.LegState.DISCONNECTED and e.leg in self._held:
-            self._free_target_agent(e.leg)  # its transferred call (or ring) is over
+        if e.state is p.LegState.DISCONNECTED and e.leg in self._targets:
+            self._free_target_agent(e.leg)  # it never took the call
         t = self._live.get(s.call_id)
         if t is None:
             return False
@@ -237,7 +240,7 @@ class TransferDesk:
         leg = call.session.agent_legs.get(t.leg)
         if leg is not None:
             leg.state = AgentLegState.ENDED
-        if t.leg in self._held:
+        if t.leg in self._targets:
             self._free_target_agent(t.leg)
         reason = f"no free leg on worker {call.session.worker_id}" if error.code in (
             "capacity", "draining") else f"dial failed: {error.code}"  # fmt: skip
@@ -361,14 +364,31 @@ class TransferDesk:
 
     def _hold_target_agent(self, agent: str, leg: str) -> None:
         """A target agent reached outside the ACD must not be offered a queue call while
-        its phone rings for the transfer or while it talks: it is paused (reason
-        `transfer`) for as long as its leg lives, if it was available."""
-        if self.host.engine.agent(agent).state is AgentState.AVAILABLE:
+        its phone rings for the transfer: it is paused (reason `transfer`), if it was
+        available. Once connected, the ACD has it on the call (`_take_call`)."""
+        view = self.host.engine.agent(agent)
+        if view.state is AgentState.AVAILABLE:
             self.host.feed_acd(ev.AgentPause(agent, TRANSFER_PAUSE))
             self._held[leg] = agent
+            self._targets[leg] = (agent, "")
+        elif view.state is AgentState.PAUSED:
+            self._targets[leg] = (agent, view.pause_reason)
+
+    def _take_call(self, s: CallSession, leg: str) -> None:
+        """The target agent talks with the caller: on call in the ACD (no queue call
+        offered), then the call's queue's wrap-up when it ends, then back to available or
+        to the pause it had (asterisk issue 607). A busy or logged-out agent: no timing."""
+        target = self._targets.pop(leg, None)
+        self._held.pop(leg, None)  # the pause is replaced by the call
+        if target is not None:
+            agent, resume = target
+            self.host.feed_acd(ev.DirectCallAnswered(s.call_id, s.queue or "", agent, resume))
 
     def _free_target_agent(self, leg: str) -> None:
-        agent = self._held.pop(leg)
+        self._targets.pop(leg)
+        agent = self._held.pop(leg, None)
+        if agent is None:
+            return  # it was paused before: it stays so
         view = self.host.engine.agent(agent)
         if view.state is AgentState.PAUSED and view.pause_reason == TRANSFER_PAUSE:
             self.host.feed_acd(ev.AgentUnpause(agent))
@@ -420,7 +440,8 @@ class TransferDesk:
             self._send(s, p.Unbridge(a=t.from_leg, b=leg.leg))
         s.playing = None
         self._send(s, p.Bridge(a=s.caller_leg, b=leg.leg, linked=True))
-        self._release_agent(call, t, hang_up=True)
+        self._release_agent(call, t, hang_up=True)  # the ACD ends its conversation first
+        self._take_call(s, leg.leg)
         s.connected, s.agent_sip_code = leg, 200
         self._open_segment(s, t, leg.leg)
         advance(s, Trigger.TRANSFERRED)

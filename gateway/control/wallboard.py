@@ -89,6 +89,7 @@ def _queue(src: Sources, queue: str, now: Instant, states: Mapping[str, int]) ->
         agents_wrap_up=states.get("wrap-up", 0),
         agents_paused=states.get("paused", 0),
         kpis=tiles,
+        avg_hold_seconds_today=round(day.hold_seconds / day.held, 3) if day and day.held else None,
     )
 
 

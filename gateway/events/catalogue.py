@@ -164,6 +164,17 @@ class RtpSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentWrapup:
+    """One agent's after-call work on the call: the first agent's and, after a transfer,
+    each target's (asterisk issue 607)."""
+
+    agent: str
+    seconds: float | None  # its wrap-up time; null: it posted a code but never wrapped up
+    code: str | None  # one of the queue's wrapup_codes
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CallCompleted:
     TYPE: ClassVar[str] = PREFIX + "call.completed"
     VERSION: ClassVar[int] = 1
@@ -194,6 +205,9 @@ class CallCompleted:
     recording_id: str | None  # the call id when the call was recorded
     wrapup_code: str | None = None  # the agent's wrap-up code (one of the queue's wrapup_codes)
     wrapup_notes: str | None = None  # the agent's free-text notes on the call
+    # every agent's wrap-up, in the order they took the call (a transfer adds its target);
+    # wrapup_seconds is their sum, wrapup_code/notes the last agent's (`agent`)
+    wrapups: tuple[AgentWrapup, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,6 +280,7 @@ def _call_record(call: Call) -> CallRecord:
         monitors=call.monitors,
         recording_pauses=call.recording_pauses,
         segments=call.segments,
+        wrapups=call.wrapups,
     )
 
 

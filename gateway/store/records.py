@@ -99,6 +99,7 @@ class CallRecord:
     monitors: list[Any] | None = None  # supervisor monitoring sessions
     recording_pauses: list[Any] | None = None  # PCI-paused spans, s from the recording's start
     segments: list[Any] | None = None  # agent connections after a transfer, with the chain
+    wrapups: list[Any] | None = None  # every agent's wrap-up: {agent, code, notes, at}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,16 @@ QueueSettings' defaults for a queue no longer configured):
 - AHT: mean of talk + wrap-up of answered calls. Wrap-up is not in the call record: it
   is the answering agent's first `wrap-up` span in the state log that starts between
   the answer and ``WRAPUP_MATCH`` after the end (0 if there is none, e.g. wrap-up 0).
+- hold (the record's `hold_count`/`hold_seconds`, docs/in-call.md): held = answered
+  calls put on hold at least once, hold_count = their holds, hold_seconds = their time
+  on hold; avg_hold_seconds = hold_seconds / held (the mean hold time of a held call).
 
 Agents (from the state log: each row starts a span that lasts until the agent's next
 row, or `until`/`now` for the last one; the row before `since` gives the state at
 `since`): time logged in (any state but `logged-out`), talk (`on-call`), wrap-up,
-pause (by reason), available, ringing (`offered`); calls answered by answer time.
+pause (by reason), available, ringing (`offered`); calls answered by answer time, and
+their holds (held, hold_count, hold_seconds, avg_hold_seconds as for queues: a call's
+holds count for the agent that answered it).
 """
 
 from __future__ import annotations
@@ -76,6 +81,10 @@ class QueueInterval:
     talk_seconds: float = 0.0
     wrapup_seconds: float = 0.0
     longest_wait_seconds: float | None = None
+    held: int = 0
+    hold_count: int = 0
+    hold_seconds: float = 0.0
+    avg_hold_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +100,30 @@ class AgentInterval:
     wrapup_seconds: float = 0.0
     pause_seconds: float = 0.0
     pause_by_reason: dict[str, float] = field(default_factory=dict)
+    held: int = 0
+    hold_count: int = 0
+    hold_seconds: float = 0.0
+    avg_hold_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Holds:
+    """Answered calls' holds, summed: `held` calls had at least one."""
+
+    held: int = 0
+    count: int = 0
+    seconds: float = 0.0
+
+    def add(self, count: int | None, seconds: float | None) -> Holds:
+        if not count:
+            return self
+        return Holds(self.held + 1, self.count + count, self.seconds + (seconds or 0.0))
+
+    @property
+    def fields(self) -> dict[str, int | float | None]:
+        avg = round(self.seconds / self.held, 3) if self.held else None
+        return {"held": self.held, "hold_count": self.count,
+                "hold_seconds": round(self.seconds, 3), "avg_hold_seconds": avg}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +219,7 @@ class StatsStore:
             last, and_(AgentStateLog.agent == last.c.agent, AgentStateLog.at == last.c.at)
         )
         window = select(AgentStateLog).where(AgentStateLog.at >= since, AgentStateLog.at < until)
-        answered = select(Call.agent, Call.answered_at).where(
+        answered = select(Call.agent, Call.answered_at, Call.hold_count, Call.hold_seconds).where(
             Call.answered_at >= since, Call.answered_at < until, Call.agent.is_not(None)
         )
         if agent is not None:
@@ -197,9 +230,12 @@ class StatsStore:
             answers = (await session.execute(answered)).all()
         spans = _spans(rows, since, stop)
         counts: dict[tuple[str, datetime], int] = defaultdict(int)
-        for who, at in answers:
+        holds: dict[tuple[str, datetime], Holds] = defaultdict(Holds)
+        for who, at, hold_count, hold_seconds in answers:
             if who is not None and at is not None:
                 counts[(who, floor(at, interval))] += 1
+                key = (who, floor(at, interval))
+                holds[key] = holds[key].add(hold_count, hold_seconds)
         out = []
         for who in sorted(set(spans) | {who for who, _ in counts}):
             mine, first = spans.get(who, []), 0
@@ -213,7 +249,7 @@ class StatsStore:
                 item = _agent_interval(who, start, end, mine[first:upto])
                 n = counts.get((who, floor(start, interval)), 0)
                 if n or item.logged_in_seconds > 0:
-                    out.append(_with_calls(item, n))
+                    out.append(_with_calls(item, n, holds.get((who, floor(start, interval)))))
         return out
 
 
@@ -267,6 +303,9 @@ def _queue_interval(
     wraps = [_wrapup_of(c, wrapups) for c in answered]
     all_waits = [c.wait_seconds for c in calls if c.wait_seconds is not None]
     within = sum(1 for w in waits if w <= sl)
+    holds = Holds()
+    for c in answered:
+        holds = holds.add(c.hold_count, c.hold_seconds)
     return QueueInterval(
         queue=name,
         start=start,
@@ -285,6 +324,7 @@ def _queue_interval(
         talk_seconds=sum(talks),
         wrapup_seconds=sum(wraps),
         longest_wait_seconds=max(all_waits) if all_waits else None,
+        **holds.fields,  # type: ignore[arg-type]
     )
 
 
@@ -335,5 +375,5 @@ def _agent_interval(
     )
 
 
-def _with_calls(item: AgentInterval, calls: int) -> AgentInterval:
-    return replace(item, calls_answered=calls)
+def _with_calls(item: AgentInterval, calls: int, holds: Holds | None) -> AgentInterval:
+    return replace(item, calls_answered=calls, **(holds or Holds()).fields)  # type: ignore[arg-type]

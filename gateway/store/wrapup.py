@@ -1,16 +1,18 @@
 """The agent desktop's reads and writes of call records: a call's wrap-up (code and
 notes, who and when) and a caller's history for the screen-pop.
 
-The wrap-up columns (migration 0008) belong to this module alone: the write-behind
+The wrap-up columns (migrations 0008 and 0016) belong to this module alone: the write-behind
 never touches them, so a wrap-up saved while the call is still being written is not
-overwritten. Whether an agent may write a call is decided by the caller of `save`
-(the API, from the live call or the record's `agent`), passed as `agent`.
+overwritten. Each agent that took the call (the first, and a transfer's target) has
+its own wrap-up. Whether an agent may write a call is decided by the caller of `save`
+(the API, from the live call), or here from the row (`agent`).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -20,6 +22,13 @@ from gateway.store.models import Call
 from gateway.store.records import CallRecord, NotFoundError
 
 NOTES_MAX = 2000  # characters of free text per call
+
+
+def record_agents(agent: str | None, segments: list[Any] | None) -> list[str]:
+    """Who took a recorded call: the answering agent, then each transfer segment's."""
+    found = [agent] if agent else []
+    found += [str(seg["agent"]) for seg in segments or () if seg.get("agent")]
+    return list(dict.fromkeys(found))
 
 
 class WrapupStore:
@@ -41,14 +50,22 @@ class WrapupStore:
         *,
         agent: str | None,
     ) -> CallRecord:
-        """Set the call's wrap-up (a second save replaces it). `agent`: the row must be
-        that agent's call (None: no check). NotFoundError when there is no such row."""
+        """Set `by`'s wrap-up of the call (a second save of the same agent replaces its
+        own): kept per agent in `wrapups`, the first (answering) agent's also in the
+        `wrapup_*` columns. `agent`: the row must be a call that agent took, first or
+        after a transfer (None: no check). NotFoundError when there is no such row."""
         async with self._db.transaction() as session:
             row = await session.get(Call, call_id)
-            if row is None or (agent is not None and row.agent != agent):
+            if row is None or (
+                agent is not None and agent not in record_agents(row.agent, row.segments)
+            ):
                 raise NotFoundError(f"no call {call_id}")
-            row.wrapup_code, row.wrapup_notes = code, notes
-            row.wrapup_by, row.wrapup_at = by, at
+            if by == row.agent or row.agent is None:
+                row.wrapup_code, row.wrapup_notes = code, notes
+                row.wrapup_by, row.wrapup_at = by, at
+            entry = {"agent": by, "code": code, "notes": notes, "at": at.isoformat()}
+            others = [w for w in row.wrapups or () if w.get("agent") != by]
+            row.wrapups = [*others, entry]  # a new list: the JSON column sees the change
             await session.flush()
             return _call_record(row)
 

@@ -46,6 +46,7 @@ class Occupancy:
     wrapup_seconds: float
     logged_in_seconds: float
     pause_seconds: float
+    hold_seconds: float = 0.0  # its answered calls' time on hold (within talk)
 
     @property
     def occupancy(self) -> float | None:
@@ -69,12 +70,13 @@ def occupancy(items: Iterable[AgentInterval]) -> list[Occupancy]:
     """Per agent over the whole range, by agent name."""
     sums: dict[str, list[float]] = {}
     for a in items:
-        row = sums.setdefault(a.agent, [0, 0.0, 0.0, 0.0, 0.0])
+        row = sums.setdefault(a.agent, [0, 0.0, 0.0, 0.0, 0.0, 0.0])
         for i, v in enumerate((a.calls_answered, a.talk_seconds, a.wrapup_seconds,
-                               a.logged_in_seconds, a.pause_seconds)):  # fmt: skip
+                               a.logged_in_seconds, a.pause_seconds, a.hold_seconds)):  # fmt: skip
             row[i] += v
     return [
-        Occupancy(agent, int(r[0]), r[1], r[2], r[3], r[4]) for agent, r in sorted(sums.items())
+        Occupancy(agent, int(r[0]), r[1], r[2], r[3], r[4], r[5])
+        for agent, r in sorted(sums.items())
     ]
 
 

@@ -35,7 +35,7 @@ from gateway.control.errors import ControlError, InvalidRequest, NotFound
 from gateway.control.wrapups import WrapupNote
 from gateway.store.records import CallRecord, NotFoundError
 from gateway.store.search import recording_paths
-from gateway.store.wrapup import NOTES_MAX, WrapupStore
+from gateway.store.wrapup import NOTES_MAX, WrapupStore, record_agents
 
 UNAVAILABLE: Responses = {503: error_doc("no call records store configured")}
 CallId = Annotated[str, PathParam(max_length=64, description="the call's id (a UUID)")]
@@ -106,6 +106,12 @@ class WrapupIn(BaseModel):
     code: str | None = Field(None, max_length=64, pattern=NO_NUL, description="one of the queue's")
     notes: str | None = Field(None, max_length=NOTES_MAX, pattern=NO_NUL)
     ready: bool = Field(True, description="end the agent's wrap-up time now (takes calls again)")
+    agent: str | None = Field(
+        None, max_length=64, pattern=NO_NUL,
+        description="whose wrap-up, when a call had several agents (a transfer): admins and "
+        "supervisors name one; an agent user may only name itself. Default: the call's "
+        "agent (the one connected now, for a live call)",
+    )  # fmt: skip
 
 
 class WrapupOut(BaseModel):
@@ -235,11 +241,13 @@ async def desktop_view(
 
 
 async def _save(state: DesktopState, key: uuid.UUID, note: WrapupNote, *, live: bool) -> CallRecord:
-    """Save on the record; a live call's row may be a moment behind (write-behind)."""
+    """Save on the record; a live call's row may be a moment behind (write-behind). The
+    live call vouched for the agent; a record is checked against its agents."""
     store, waited = _store(state), 0.0
     while True:
         try:
-            return await store.save(key, note.code, note.notes, note.by, note.at, agent=note.by)
+            check = None if live else note.by
+            return await store.save(key, note.code, note.notes, note.by, note.at, agent=check)
         except NotFoundError:
             if not live or waited >= ROW_WAIT:
                 raise NotFound(f"no call {key}") from None
@@ -250,13 +258,18 @@ async def _save(state: DesktopState, key: uuid.UUID, note: WrapupNote, *, live: 
 async def wrapup(request: Request, call_id: str, body: WrapupIn, own: str | None) -> WrapupOut:
     state = state_of(request)
     key = call_key(call_id)
-    found = state.control.open_call(str(key)) if state.control is not None else None
-    if found is not None:
-        agent, queue = found
+    control = state.control
+    found = control.open_call(str(key)) if control is not None else None
+    if found is not None and control is not None:
+        (agent, queue), took = found, control.took_call(str(key))
     else:
         record = await _store(state).call(key)
         agent, queue = (record.agent, record.queue) if record else (None, None)
-    if agent is None or (own is not None and agent != own):
+        took = tuple(record_agents(record.agent, record.segments)) if record else ()
+    if own is not None and body.agent not in (None, own):
+        raise NotFound(f"no call {call_id!r} of agent {body.agent!r}")
+    agent = own or body.agent or agent
+    if agent is None or agent not in took:
         raise NotFound(f"no call {call_id!r}")  # unknown, unanswered, or not this agent's
     codes = _codes(state, queue)
     if body.code is not None and body.code not in (codes or ()):
@@ -269,8 +282,9 @@ async def wrapup(request: Request, call_id: str, body: WrapupIn, own: str | None
     carried = False
     if found is not None and state.control is not None:
         carried = state.control.submit(str(key), note, ready=body.ready)
+    mine = next(w for w in saved.wrapups or () if w.get("agent") == agent)
     return WrapupOut(
-        call_id=str(key), code=saved.wrapup_code, notes=saved.wrapup_notes, by=agent,
+        call_id=str(key), code=mine["code"], notes=mine["notes"], by=agent,
         at=note.at, in_call_completed=carried,
     )  # fmt: skip
 

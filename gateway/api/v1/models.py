@@ -109,6 +109,11 @@ class CallDetail(CallItem):
     recording_pauses: list[dict[str, Any]] | None = Field(
         None, description="PCI-paused spans of the recording: start/end in s from its start"
     )
+    wrapups: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="every agent's wrap-up, in the order they posted: agent, code, notes, at "
+        "(after a transfer the transferring agent's and the target's; docs/transfer.md)",
+    )
     segments: list[Segment] = Field(
         default_factory=list,
         description="after a transfer: one entry per agent connection, oldest first, each "
@@ -134,6 +139,7 @@ class CallDetail(CallItem):
             monitors=c.monitors,
             recording_pauses=c.recording_pauses,
             segments=[Segment.model_validate(row) for row in c.segments or ()],
+            wrapups=list(c.wrapups or ()),
         )
 
 

@@ -103,8 +103,9 @@ class TodayCounts:
         for item in items:
             was = counts.get(item.queue, DayCount(0, 0))
             counts[item.queue] = DayCount(
-                was.answered + item.answered, was.within_sl + item.answered_within_sl
-            )
+                was.answered + item.answered, was.within_sl + item.answered_within_sl,
+                was.held + item.held, was.hold_seconds + item.hold_seconds,
+            )  # fmt: skip
         self._value = counts
         return counts
 

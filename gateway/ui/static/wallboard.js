@@ -37,17 +37,19 @@
     return e;
   }
 
-  // The tiles of a queue: [kpi name (null: no alert level), label, value, format, since]
+  // The tiles of a queue: [kpi name (null: no alert level), label, value, format, since,
+  // the tile's id when it has no kpi]
   function tilesOf(q, board) {
     return [
       ["waiting", "Calls waiting", q.waiting, String, null],
       ["longest_wait", "Longest wait", q.longest_wait_seconds, duration, q.oldest_waiting_since],
       ["service_level", "Service level " + windowName(board.kpi_window_seconds), q.service_level, percent, null],
       ["service_level_30m", "Service level 30 min", q.service_level_30m, percent, null],
-      [null, "Service level today", q.service_level_today, percent, null],
+      [null, "Service level today", q.service_level_today, percent, null, "service_level_today"],
       ["asa", "ASA", q.asa_seconds, duration, null],
       ["aht", "AHT", q.aht_seconds, duration, null],
       ["abandon_rate", "Abandoned", q.abandon_rate, percent, null],
+      [null, "Avg hold today", q.avg_hold_seconds_today, duration, null, "avg_hold_today"],
     ];
   }
 
@@ -75,10 +77,10 @@
   function renderQueue(q, board, changes) {
     const list = queueSection(q.name).querySelector("ul.tiles");
     list.replaceChildren();
-    for (const [kpi, label, value, fmt, start] of tilesOf(q, board)) {
+    for (const [kpi, label, value, fmt, start, id] of tilesOf(q, board)) {
       const tile = kpi ? q.kpis[kpi] : null;
       const level = tile ? tile.level : "none";
-      const li = el("li", { class: "tile level-" + level, "data-kpi": kpi || "service_level_today", "data-level": level });
+      const li = el("li", { class: "tile level-" + level, "data-kpi": kpi || id, "data-level": level });
       const valueEl = el("p", { class: "tile-value" }, fmt(value));
       if (start) { valueEl.dataset.since = start; valueEl.dataset.format = "duration"; }
       li.append(el("h3", { class: "tile-label" }, label), valueEl);
