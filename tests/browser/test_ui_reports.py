@@ -24,6 +24,8 @@ async def test_reports_table_charts_and_csv(site: Site, login: Login) -> None:
     sales = rows.filter(has_text="sales").first
     cells = await sales.locator("td").all_inner_texts()
     assert int(cells[1]) >= 1 and int(cells[2]) >= 1  # received, answered
+    heads = await page.locator("#queue-table thead th").all_inner_texts()
+    assert heads[-2:] == ["Held", "Avg hold (s)"] and cells[-2].isdigit()
     for chart in ("chart-volume", "chart-sl", "chart-abandon", "chart-occupancy"):
         assert await page.locator(f"svg#{chart} rect").count() > 0, chart
     agents = await page.locator("#agent-table tbody th").all_inner_texts()

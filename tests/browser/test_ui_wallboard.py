@@ -184,6 +184,9 @@ async def test_reduced_motion_stops_the_pulse_but_keeps_the_level(
     await page.evaluate(f"document.querySelector('{TILE}').className = 'tile level-critical'")
     animation = await page.locator(TILE).evaluate("e => getComputedStyle(e).animationName")
     assert animation == "none"
+    hold = page.locator('section[data-queue="sales"] li[data-kpi="avg_hold_today"]')
+    assert await hold.locator("h3").inner_text() == "Avg hold today"  # nothing held: a dash
+    assert await hold.locator(".tile-value").inner_text() == "–"
     await page.context.close()
 
 

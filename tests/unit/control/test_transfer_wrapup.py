@@ -13,7 +13,6 @@ import pytest
 
 from acd import commands as cmd
 from acd import events as ev
-from acd.model import AgentConfig
 from gateway.control.desktop import DesktopControl
 from gateway.control.presence import Presence
 from gateway.control.transfer_model import Flow, Request, Target
@@ -24,7 +23,8 @@ from gateway.settings.routing import RoutingSettings
 from gateway.store.records import NotFoundError
 from gateway.store.wrapup import WrapupStore
 from tests.unit.acd.acd_harness import Acd
-from tests.unit.control.conftest import Rig, answered_call
+from tests.unit.control.conftest import Rig
+from tests.unit.control.test_transfer import connected
 
 L = p.LegState
 CALLER = "w1-in-1"
@@ -80,24 +80,15 @@ def req(agent: str) -> Request:
 
 async def transferred(rig: Rig) -> tuple[TransferService, str, str, str]:
     """alice answered a sales call and blind-transferred it to bob, who answered."""
-    rig.driver.feed(ev.AddAgent(AgentConfig("bob", queues=("sales",))))
-    rig.login()
-    rig.incoming("+15550100100")
-    await rig.settle()
-    s, dial = answered_call(rig)
-    rig.login("bob")
-    rig.step(3.0)
-    await rig.settle()
-    rig.pool.sent.clear()
-    svc = TransferService(rig.driver)
-    svc.start(s.call_id, req("bob"))
+    svc, call_id, alice = await connected(rig)
+    svc.start(call_id, req("bob"))
     await rig.settle()
     (target,) = rig.pool.of(p.Dial)
     assert target.leg is not None
-    rig.leg(str(dial.leg), L.DISCONNECTED)
+    rig.leg(alice, L.DISCONNECTED)
     rig.leg(target.leg, L.CONFIRMED)
     await rig.settle()
-    return svc, s.call_id, str(dial.leg), target.leg
+    return svc, call_id, alice, target.leg
 
 
 async def completed_of(rig: Rig, call_id: str) -> list[dict[str, Any]]:
@@ -150,16 +141,9 @@ async def test_the_target_wraps_up_is_offered_nothing_meanwhile_and_both_codes_a
 
 
 async def test_a_target_paused_before_returns_to_its_pause_after_the_wrap_up(rig: Rig) -> None:
-    rig.driver.feed(ev.AddAgent(AgentConfig("bob", queues=("sales",))))
-    rig.login()
-    rig.login("bob")
+    svc, call_id, alice = await connected(rig)
     rig.driver.feed(ev.AgentPause("bob", "lunch"))
-    rig.incoming("+15550100100")
-    await rig.settle()
-    s, dial = answered_call(rig)
-    await rig.settle()
-    rig.pool.sent.clear()
-    TransferService(rig.driver).start(s.call_id, req("bob"))
+    svc.start(call_id, req("bob"))
     await rig.settle()
     (target,) = rig.pool.of(p.Dial)
     assert target.leg is not None
@@ -169,7 +153,7 @@ async def test_a_target_paused_before_returns_to_its_pause_after_the_wrap_up(rig
     assert rig.engine.agent("bob").state.value == "on-call"
     rig.leg(CALLER, L.DISCONNECTED)  # the caller hangs up first this time
     rig.leg(target.leg, L.DISCONNECTED)
-    rig.leg(str(dial.leg), L.DISCONNECTED)
+    rig.leg(alice, L.DISCONNECTED)
     await rig.settle()
     assert rig.engine.agent("bob").state.value == "wrap-up"
     rig.step(5.0)
@@ -179,17 +163,11 @@ async def test_a_target_paused_before_returns_to_its_pause_after_the_wrap_up(rig
 
 
 async def test_a_target_that_never_answers_is_unpaused_without_a_wrap_up(rig: Rig) -> None:
-    rig.driver.feed(ev.AddAgent(AgentConfig("bob", queues=("sales",))))
-    rig.login()
-    rig.incoming("+15550100100")
-    await rig.settle()
-    s, _ = answered_call(rig)
-    rig.login("bob")
-    await rig.settle()
-    rig.pool.sent.clear()
-    TransferService(rig.driver).start(s.call_id, req("bob"))
+    svc, call_id, _ = await connected(rig)
+    svc.start(call_id, req("bob"))
     await rig.settle()
     (target,) = rig.pool.of(p.Dial)
+    assert rig.engine.agent("bob").pause_reason == "transfer"
     rig.leg(str(target.leg), L.DISCONNECTED, code=486)
     await rig.settle()
     assert rig.engine.agent("bob").state.value in ("available", "offered")
