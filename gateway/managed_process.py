@@ -11,8 +11,18 @@ Theory of operation:
   port), waits a backoff (0.5 s doubling to 30 s, reset after a minute of good run), and
   starts again through the same path.
 - `stop()` sends SIGTERM, waits, then SIGKILL to the group.
-- The child gets SIGTERM when the control plane dies, even by SIGKILL (PR_SET_PDEATHSIG),
-  so an orphan never keeps a port.
+- By default the child gets SIGTERM when the control plane dies, even by SIGKILL
+  (PR_SET_PDEATHSIG), so an orphan never keeps a port (mosquitto: its events wait in the
+  outbox). A subclass that passes `log_path` instead outlives the control plane (the
+  Kamailio edge: calls keep their signalling): no PDEATHSIG, and its output goes to that
+  file (gateway/child_log.py says why not a pipe), tailed by the manager.
+- At `start()` a pid file naming a live process with our config path is a previous run's
+  child. One that outlives its parent is adopted if `adopt_refusal(pid)` finds no reason
+  against it: it is watched by pidfd (gateway/adopted_process.py), its log file tailed
+  from the end, `on_ready()` pushes the runtime state again, and if it dies later it is
+  restarted like a child of ours. Otherwise it gets SIGTERM (then SIGKILL) and a fresh
+  child is started; the reason is logged. A pid file naming a dead or foreign process is
+  ignored: that process is never touched.
 
 Subclasses give the command and the readiness check; failures to start raise
 `ProcessStartError` (or the subclass's own error) with the output's tail.
@@ -30,6 +40,8 @@ import signal
 import time
 from pathlib import Path
 
+from gateway.adopted_process import AdoptedProcess
+from gateway.child_log import end_of, open_for_child, tail
 from gateway.logsafe import printable
 from gateway.supervisor.children import watch_children
 
@@ -46,7 +58,10 @@ class ProcessStartError(Exception):
     """The child could not be started, or did not become ready."""
 
 
-async def exited(proc: asyncio.subprocess.Process) -> int:
+Running = asyncio.subprocess.Process | AdoptedProcess
+
+
+async def exited(proc: Running) -> int:
     """The main process's exit code, without waiting for its pipes.
 
     `Process.wait()` also waits until stdout is closed, and a daemon's children (which
@@ -65,7 +80,7 @@ def die_with_parent() -> None:
 
 class ManagedProcess:
     """Override `command`, `wait_ready`; optionally `prepare`, `check_free`, `on_ready`,
-    `log_level`."""
+    `log_level`, `adopt_refusal`."""
 
     name = "process"
 
@@ -77,12 +92,15 @@ class ManagedProcess:
         child_log: logging.Logger,
         pid_path: Path | None = None,
         log_lines: int = 400,
+        log_path: Path | None = None,
     ) -> None:
         self._cwd = cwd
+        self.log_path = log_path  # given: the child outlives us and logs there
         self._log = log
         self._child_log = child_log
         self._pid_path = pid_path
-        self._proc: asyncio.subprocess.Process | None = None
+        self._proc: Running | None = None
+        self.adopted = False  # the running child was left by a previous control plane
         self._reader: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
@@ -112,6 +130,14 @@ class ManagedProcess:
     def log_level(self, line: str) -> int:
         return logging.INFO
 
+    async def adopt_refusal(self, pid: int) -> str | None:
+        """Why the previous run's live child `pid` cannot be adopted (None: it can)."""
+        return "it cannot be adopted"
+
+    @property
+    def outlives_parent(self) -> bool:
+        return self.log_path is not None
+
     def describe(self) -> str:
         """Where the ready child serves, for the log."""
         return ""
@@ -138,8 +164,8 @@ class ManagedProcess:
         if self._supervisor is not None:
             raise ProcessStartError(f"{self.name} is already started")
         self._stopping = False
-        self._kill_stale()
-        await self._launch()
+        if not await self._adopt_or_clear():
+            await self._launch()
         self._supervisor = asyncio.create_task(self._supervise(), name=f"{self.name}-supervisor")
 
     async def stop(self) -> None:
@@ -160,35 +186,96 @@ class ManagedProcess:
         command = self.command()
         self._log.info("starting %s: %s", self.name, " ".join(command))
         watch_children()  # reaped by the loop (pidfd), not by a waiting thread
-        self._proc = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=str(self._cwd),
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-        self._started_at = time.monotonic()
-        self._reader = asyncio.create_task(self._read_log(self._proc), name=f"{self.name}-log")
+        out = asyncio.subprocess.PIPE if self.log_path is None else open_for_child(self.log_path)
         try:
-            await self.wait_ready(self._proc)
+            proc = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=str(self._cwd),
+                start_new_session=True,
+                preexec_fn=die_with_parent if self.log_path is None else None,
+            )
+        finally:
+            if self.log_path is not None:
+                os.close(out)
+        self._proc, self.adopted = proc, False
+        self._started_at = time.monotonic()
+        self._reader = asyncio.create_task(self._read_log(proc, 0), name=f"{self.name}-log")
+        try:
+            await self.wait_ready(proc)
             await self.on_ready()
         except BaseException:
             await self._terminate()
             raise
         self.ready.set()
-        self._log.info("%s ready (pid %s) %s", self.name, self._proc.pid, self.describe())
+        self._log.info("%s ready (pid %s) %s", self.name, proc.pid, self.describe())
 
-    async def _read_log(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
-        while True:
-            raw = await proc.stdout.readline()
-            if not raw:
-                return
-            line = printable(raw.rstrip(), limit=RELAYED_LINE_LIMIT)  # network bytes in it
-            if not line.strip():
-                continue
+    async def _adopt_or_clear(self) -> bool:
+        """Adopt the previous run's child (True), or stop it so a fresh one can start."""
+        pid = self.previous_pid()
+        if pid is None:
+            return False
+        reason = (
+            await self.adopt_refusal(pid)
+            if self.outlives_parent
+            else "it does not outlive its control plane"
+        )
+        if reason is None:
+            try:
+                proc = AdoptedProcess(pid)
+            except ProcessLookupError:
+                return False  # exited in between: start afresh
+            assert self.log_path is not None
+            self._proc, self.adopted = proc, True
+            self._started_at = time.monotonic()
+            self._reader = asyncio.create_task(
+                self._read_log(proc, end_of(self.log_path)), name=f"{self.name}-log"
+            )
+            try:
+                await self.on_ready()
+            except Exception as exc:  # noqa: BLE001 - replaced by a fresh child below
+                reason = f"pushing the runtime state failed: {exc}"
+                await self._terminate()
+            else:
+                self.ready.set()
+                self._log.info("%s adopted (pid %d) %s", self.name, pid, self.describe())
+                return True
+        self._log.warning("stopping %s %d left by a previous run: %s", self.name, pid, reason)
+        await self._stop_pid(pid)
+        return False
+
+    async def _stop_pid(self, pid: int) -> None:
+        """SIGTERM a process that is not our child (via pidfd), then kill its group."""
+        try:
+            pgid = os.getpgid(pid)
+            proc = AdoptedProcess(pid)
+        except ProcessLookupError:
+            return
+        try:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(exited(proc), STOP_TIMEOUT_S)
+        except TimeoutError:
+            self._log.warning("%s %d did not stop in %.0fs; killing it", self.name, pid,
+                              STOP_TIMEOUT_S)  # fmt: skip
+        finally:
+            proc.close()
+        await self._kill_group(pgid)
+
+    async def _read_log(self, proc: Running, offset: int) -> None:
+        if self.log_path is not None:
+            async for raw in tail(self.log_path, offset, lambda: proc.returncode is not None):
+                self._relay(raw)
+            return
+        assert isinstance(proc, asyncio.subprocess.Process) and proc.stdout is not None
+        while raw := await proc.stdout.readline():
+            self._relay(raw)
+
+    def _relay(self, raw: bytes) -> None:
+        line = printable(raw.rstrip(), limit=RELAYED_LINE_LIMIT)  # network bytes in it
+        if line.strip():
             self.log_tail.append(line)
             self._child_log.log(self.log_level(line), "%s", line)
 
@@ -204,7 +291,8 @@ class ManagedProcess:
                 ran = time.monotonic() - (self._started_at or time.monotonic())
                 if ran > STABLE_AFTER_S:
                     backoff = BACKOFF_INITIAL_S
-                self.last_error = f"{self.name} exited with {code} after {ran:.1f}s"
+                status = "an unknown status (adopted)" if self.adopted else code
+                self.last_error = f"{self.name} exited with {status} after {ran:.1f}s"
                 self._log.error(
                     "%s; restarting in %.1fs\n%s", self.last_error, backoff, self.tail_text(10)
                 )
@@ -254,20 +342,26 @@ class ManagedProcess:
                 return
             await asyncio.sleep(0.02)
 
-    def _kill_stale(self) -> None:
+    def previous_pid(self) -> int | None:
         """A previous control plane may have died and left our child running: its pid
         file names it, and its command line must hold our config path to be ours."""
         if self._pid_path is None:
-            return
+            return None
         try:
             pid = int(self._pid_path.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except (OSError, ValueError):
-            return
-        if self.stale_marker() in cmdline:
-            self._log.warning("killing stale %s %d from a previous run", self.name, pid)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            cmdline = ""
+        if self.stale_marker() not in cmdline:
+            # removed, or Kamailio refuses to start while the pid it names runs
+            self._log.info("pid file %s names %d, not a %s of ours: process left alone, "
+                           "pid file removed", self._pid_path, pid, self.name)  # fmt: skip
+            self._pid_path.unlink(missing_ok=True)
+            return None
+        return pid
 
     def stale_marker(self) -> str:
         """A string only our child's command line holds (its config path)."""

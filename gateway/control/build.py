@@ -20,6 +20,7 @@ from gateway.events.catalogue import QueueKpi
 from gateway.ipc import protocol as p
 from gateway.settings import Action, AgentSettings, QueueSettings, RoutingSettings, Settings
 from gateway.supervisor.config import PoolConfig
+from gateway.supervisor.heartbeat import FILE_NAME as HEARTBEAT_FILE
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,9 @@ def edge_settings(settings: Settings) -> EdgeSettings:
         sip_domain=sip_domain(settings),
         trunk_sources=sources,
         workers=workers,
+        # the edge outlives us as long as the workers do (docs/edge.md)
+        orphan_timeout_s=getattr(settings.workers, "orphan_timeout", 60.0),
+        heartbeat_path=run_dir(settings) / HEARTBEAT_FILE,
         **extra,  # type: ignore[arg-type]
     )
 

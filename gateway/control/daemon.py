@@ -64,6 +64,8 @@ from gateway.store.stats import StatsStore
 from gateway.store.wrapup import WrapupStore
 from gateway.store.write_behind import WriteBehind
 from gateway.supervisor.config import PoolEvent, WorkerDown, WorkerUp
+from gateway.supervisor.heartbeat import FILE_NAME as HEARTBEAT_FILE
+from gateway.supervisor.heartbeat import Heartbeat
 from gateway.supervisor.pool import WorkerPool
 from routing import build_routing_table
 
@@ -87,10 +89,14 @@ class ControlPlane:
     # ------------------------------------------------------------------ start
     async def start(self) -> None:
         s, loop = self.settings, asyncio.get_running_loop()
-        preflight.check_ports(s)  # first: a taken port stops us before we touch anything
+        self.edge = EdgeManager(build.edge_settings(s))  # an edge we adopt holds its port
+        skip = set() if self.edge.inherited() is None else {preflight.EDGE_SIP}
+        preflight.check_ports(s, skip=skip)  # first: a taken port stops us before we touch anything
         rundir = build.run_dir(s)
         for path in (s.data_dir, rundir, s.recordings.directory, rundir / "logs"):
             Path(path).mkdir(parents=True, exist_ok=True)
+        self.heartbeat = Heartbeat(rundir / HEARTBEAT_FILE)  # watched by the edge's guard
+        self.heartbeat.start()
 
         assert s.database.url is not None  # the loader fills in the SQLite default
         await migrate(s.database.url)
@@ -117,7 +123,6 @@ class ControlPlane:
             log.warning("replaying %d record writes left by the previous run", replayed)
         routing_table = build_routing_table(s.routing.routing_data())
 
-        self.edge = EdgeManager(build.edge_settings(s))
         await self.edge.start()
         log.info("edge listening on %s", build.edge_uri(s))
 
@@ -340,6 +345,7 @@ class ControlPlane:
             if self._api_task is not None:
                 await self._step("API", asyncio.gather(self._api_task, return_exceptions=True), 10)
         await self._step("edge", self.edge.stop(), 15)
+        await self._step("heartbeat", self.heartbeat.stop(), 5)
         await self._step("database", self.db.close(), 10)
         log.info("stopped")
 

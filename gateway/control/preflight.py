@@ -25,13 +25,17 @@ that just stopped (uvicorn and mosquitto bind that way too, so a restart must pa
 
 Any failure (in use, address not on this host, no permission) is one line, and
 `PortsUnavailable` carries them all: `contactgw run` prints them and exits 2.
+
+Ports held by what this start will adopt from a dead control plane are not checked:
+`skip` names their labels (`EDGE_SIP` when the edge will be adopted, docs/edge.md; the
+workers' labels when they will be, gateway/control/adoption.py).
 """
 
 from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,6 +43,7 @@ from gateway.settings import Settings
 
 Proto = Literal["udp", "tcp"]
 RTP_SAMPLES = 5  # first, last and three in between
+EDGE_SIP = "edge SIP"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +78,7 @@ def rtp_sample(first: int, last: int, count: int = RTP_SAMPLES) -> list[int]:
 def planned_ports(settings: Settings) -> list[PortUse]:
     """Every port `contactgw run` with these settings listens on (RTP: a sample)."""
     sip, w = settings.sip, settings.workers
-    uses = [PortUse("edge SIP", sip.listen_address, sip.listen_port, "udp")]
+    uses = [PortUse(EDGE_SIP, sip.listen_address, sip.listen_port, "udp")]
     uses += [
         PortUse(f"worker w{i + 1} SIP", sip.worker_address, w.first_sip_port + i, "udp")
         for i in range(w.count)
@@ -122,8 +127,9 @@ def check(uses: Iterable[PortUse]) -> list[str]:
     return lines
 
 
-def check_ports(settings: Settings) -> None:
-    """Raise `PortsUnavailable` unless every planned port can be bound right now."""
-    lines = check(planned_ports(settings))
+def check_ports(settings: Settings, *, skip: Collection[str] = ()) -> None:
+    """Raise `PortsUnavailable` unless every planned port can be bound right now; the
+    ports labelled in `skip` (held by what will be adopted) are not tried."""
+    lines = check(use for use in planned_ports(settings) if use.what not in skip)
     if lines:
         raise PortsUnavailable(lines)

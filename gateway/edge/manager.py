@@ -9,6 +9,14 @@ the supervisor restarts it with a config rendered from the current desired state
 credentials and non-active worker states again. Agents' registrations are lost with the
 process; softphones re-register (register_max_expires_s bounds how long that takes).
 
+With `orphan_timeout_s` > 0 Kamailio outlives the control plane, next to its orphan guard
+(gateway/edge/orphan.py). A new manager adopts it (gateway/managed_process.py decides,
+KamailioProcess.adopt_refusal says why not): registrations, dialogs and load counters stay,
+the credentials are pushed again (htable sets, harmless), the dispatcher set and trunk list
+are brought to ours by RPC, without a reload. `inherited()` tells the preflight beforehand
+that the edge's SIP port is held by a previous run's edge, which `start()` adopts or
+replaces, not by a stranger.
+
 Mutations are serialised by one lock, which `_push_state` also holds, so a change made
 while Kamailio restarts is either in the rendered files/pushed state or applied after.
 If Kamailio is down when a change is made, the change is kept and applied at the restart;
@@ -24,8 +32,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from gateway.edge.errors import EdgeConfigError, EdgeRpcError, EdgeUnavailable
+from gateway.edge.orphan import OrphanGuard
 from gateway.edge.process import KamailioProcess
-from gateway.edge.render import digest_ha1, load_template, render, write_rundir
+from gateway.edge.render import digest_ha1, load_template, render, write_atomic, write_rundir
 from gateway.edge.rpc import EdgeRpc, JsonRpcClient
 from gateway.edge.settings import (
     TRUNK_GROUP,
@@ -47,6 +56,7 @@ from gateway.edge.state import (
     parse_ul_lookup,
 )
 from gateway.logsafe import printable
+from gateway.supervisor.heartbeat import owner_alive
 
 log = logging.getLogger("gateway.edge")
 
@@ -70,7 +80,17 @@ class EdgeManager:
         self._lock = asyncio.Lock()
         self._rpc_client = JsonRpcClient(settings.rpc_socket, timeout=rpc_timeout)
         self.rpc = EdgeRpc(self._rpc_client)
-        self.process = KamailioProcess(settings, prepare=self._prepare, on_ready=self._push_state)
+        self.process = KamailioProcess(
+            settings,
+            prepare=self._prepare,
+            on_ready=self._push_state,
+            config_change=self._config_change,
+        )
+        self._guard = (
+            OrphanGuard(settings.rundir, settings.heartbeat_file, settings.orphan_timeout_s)
+            if settings.orphan_timeout_s > 0
+            else None
+        )
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -86,9 +106,31 @@ class EdgeManager:
             self._template = load_template()
         await self.process.start()
 
+    def inherited(self) -> int | None:
+        """The pid of a previous run's edge that `start()` will adopt or replace (its SIP
+        port is ours, then). None if there is none, or if the control plane that ran it is
+        alive: a second `contactgw run` must fail on the port, never take it over."""
+        if (owner := owner_alive(self._settings.heartbeat_file)) is not None:
+            log.info("the edge's control plane (pid %d) is alive: nothing to adopt", owner)
+            return None
+        return self.process.previous_pid()
+
     async def stop(self) -> None:
         await self.process.stop()
+        if self._guard is not None:
+            await self._guard.stop()
         self._rpc_client.close()
+
+    def _config_change(self) -> str | None:
+        """Why a running edge's config is not the one we would render now (None: it is)."""
+        assert self._template is not None
+        try:
+            running = self._settings.config_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            return f"its config cannot be read ({exc})"
+        if running != render(self.settings, self._template).config:
+            return "its config differs from the one rendered now"
+        return None
 
     def _prepare(self) -> None:
         assert self._template is not None
@@ -100,8 +142,31 @@ class EdgeManager:
         # set before the lock is released: a concurrent mutation is either in this push or
         # is applied by RPC after it, never lost in between.
         async with self._lock:
+            if self.process.adopted:
+                await self._reconcile_adopted()
             await self._push_state_locked()
+            if self._guard is not None and (pid := self.process.pid) is not None:
+                await self._guard.ensure(pid)
             self.process.ready.set()
+
+    async def _reconcile_adopted(self) -> None:
+        """Bring an adopted edge's dispatcher set and trunk list to ours, by RPC:
+        `dispatcher.reload` would reset the call-load counters of the calls up now."""
+        assert self._template is not None
+        rendered = render(self.settings, self._template)
+        write_atomic(self._settings.dispatcher_path, rendered.dispatcher_list)
+        write_atomic(self._settings.address_path, rendered.address_list)
+        await self.rpc.address_reload()
+        running = parse_dispatcher_list(await self.rpc.dispatcher_list(), WORKER_SET)
+        for worker in self._workers.values():
+            old = running.pop(worker.id, None)
+            if old is not None and (old.uri, old.maxload) == (worker.uri, worker.maxload):
+                continue
+            if old is not None:
+                await self.rpc.dispatcher_remove(WORKER_SET, old.uri)
+            await self.rpc.dispatcher_add(WORKER_SET, worker.uri, worker.attrs)
+        for old in running.values():
+            await self.rpc.dispatcher_remove(WORKER_SET, old.uri)
 
     async def _push_state_locked(self) -> None:
         for user, ha1 in list(self._ha1.items()):
@@ -271,10 +336,7 @@ class EdgeManager:
     def _prepare_address_list(self) -> None:
         assert self._template is not None
         rendered = render(self.settings, self._template)
-        path = self._settings.address_path
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(rendered.address_list, encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(self._settings.address_path, rendered.address_list)
 
     # -- health --------------------------------------------------------------------
 

@@ -4,6 +4,11 @@ supervision: spawn in a session, log reader, backoff restart, TERM then KILL).
 What is Kamailio's own: the command line, the log levels of its lines, and readiness =
 the JSON-RPC socket answers `core.version`; then `on_ready()` pushes runtime state.
 Kamailio stops its children on SIGTERM; what is left of the group is killed.
+
+With `orphan_timeout_s` > 0 it outlives the control plane (output in `kamailio.log`) and
+one left by a previous control plane is adopted when its command line is ours
+(`kamailio -f <our config>`), the config we would render now is the one it runs, and its
+RPC socket answers; `adopt_refusal` says which of these failed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from gateway.edge.errors import EdgeUnavailable
 from gateway.edge.rpc import JsonRpcClient
@@ -82,6 +88,7 @@ class KamailioProcess(ManagedProcess):
         *,
         prepare: Callable[[], None],
         on_ready: Callable[[], Awaitable[None]],
+        config_change: Callable[[], str | None] = lambda: None,
         log_lines: int = 400,
     ) -> None:
         super().__init__(
@@ -90,10 +97,12 @@ class KamailioProcess(ManagedProcess):
             child_log=kamailio_log,
             pid_path=settings.pid_path,
             log_lines=log_lines,
+            log_path=settings.log_path if settings.orphan_timeout_s > 0 else None,
         )
         self.settings = settings
         self._prepare = prepare
         self._on_ready = on_ready
+        self._config_change = config_change
 
     def command(self) -> list[str]:
         return kamailio_command(self.settings)
@@ -112,6 +121,26 @@ class KamailioProcess(ManagedProcess):
 
     def stale_marker(self) -> str:
         return str(self.settings.config_path)
+
+    async def adopt_refusal(self, pid: int) -> str | None:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            return "it is gone"
+        config = str(self.settings.config_path)
+        given = argv[argv.index("-f") + 1] if "-f" in argv[:-1] else None
+        if Path(argv[0]).name != "kamailio" or given != config:
+            return f"its command line is not `kamailio -f {config}`"
+        if (change := self._config_change()) is not None:
+            return change
+        client = JsonRpcClient(self.settings.rpc_socket, timeout=1.0)
+        try:
+            await client.call("core.version")
+        except EdgeUnavailable as exc:
+            return f"its RPC socket does not answer ({exc})"
+        finally:
+            client.close()
+        return None
 
     async def wait_ready(self, proc: asyncio.subprocess.Process) -> None:
         client = JsonRpcClient(self.settings.rpc_socket, timeout=0.5)

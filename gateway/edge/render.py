@@ -152,13 +152,17 @@ def load_template(path: Path = DEFAULT_TEMPLATE) -> str:
         raise EdgeConfigError(f"cannot read Kamailio template {path}: {exc}") from exc
 
 
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 def write_rundir(settings: EdgeSettings, rendered: RenderedEdge) -> None:
     """Write the rendered files (the one bit of I/O here; atomic per file)."""
     settings.rundir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path, text in rendered.files(settings).items():
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, text)
     # topos' db_text tables start empty at every start (its state dies with Kamailio,
     # like the dialogs it belongs to): the schema line only
     settings.topos_dir.mkdir(exist_ok=True, mode=0o700)

@@ -169,6 +169,11 @@ class EdgeSettings:
     pkg_mb: int = 8
     log_level: LogLevel = "notice"
     kamailio_binary: str = "/usr/sbin/kamailio"
+    # > 0: Kamailio outlives its control plane (calls keep their signalling) and a new one
+    # adopts it; the orphan guard ends it after this many seconds without a heartbeat.
+    # 0: it dies with its control plane (PDEATHSIG). docs/edge.md, "Control-plane loss".
+    orphan_timeout_s: float = 0.0
+    heartbeat_path: Path | None = None  # the control plane's control.alive; default in rundir
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rundir", Path(self.rundir))
@@ -224,6 +229,16 @@ class EdgeSettings:
         _check_int("children", self.children, 1, 64)
         _check_int("shm_mb", self.shm_mb, 64, 65536)
         _check_int("pkg_mb", self.pkg_mb, 4, 1024)
+        if (
+            isinstance(self.orphan_timeout_s, bool)
+            or not isinstance(self.orphan_timeout_s, int | float)
+            or not 0 <= self.orphan_timeout_s <= 86400
+        ):
+            raise EdgeConfigError(
+                f"orphan_timeout_s: {self.orphan_timeout_s!r} must be seconds in 0..86400"
+            )
+        if self.heartbeat_path is not None:
+            object.__setattr__(self, "heartbeat_path", Path(self.heartbeat_path))
         if self.log_level not in LOG_LEVELS:
             raise EdgeConfigError(f"log_level: {self.log_level!r} not one of {list(LOG_LEVELS)}")
 
@@ -268,6 +283,15 @@ class EdgeSettings:
     @property
     def pid_path(self) -> Path:
         return self.rundir / "kamailio.pid"
+
+    @property
+    def log_path(self) -> Path:
+        """Kamailio's output, when it outlives its control plane (else a pipe)."""
+        return self.rundir / "kamailio.log"
+
+    @property
+    def heartbeat_file(self) -> Path:
+        return self.heartbeat_path or self.rundir / "control.alive"
 
     @property
     def edge_uri(self) -> str:
