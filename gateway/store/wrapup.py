@@ -31,6 +31,17 @@ def record_agents(agent: str | None, segments: list[Any] | None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def wrapup_of(record: CallRecord, agent: str | None) -> tuple[str | None, str | None]:
+    """(code, notes) of `agent`'s wrap-up on the record: its entry in `wrapups`, else the
+    record's columns when it is the first agent (or no agent is named)."""
+    for w in record.wrapups or ():
+        if w.get("agent") == agent:
+            return w.get("code"), w.get("notes")
+    if agent is None or agent == record.agent:
+        return record.wrapup_code, record.wrapup_notes
+    return None, None
+
+
 class WrapupStore:
     def __init__(self, db: Database) -> None:
         self._db = db

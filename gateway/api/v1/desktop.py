@@ -35,7 +35,7 @@ from gateway.control.errors import ControlError, InvalidRequest, NotFound
 from gateway.control.wrapups import WrapupNote
 from gateway.store.records import CallRecord, NotFoundError
 from gateway.store.search import recording_paths
-from gateway.store.wrapup import NOTES_MAX, WrapupStore, record_agents
+from gateway.store.wrapup import NOTES_MAX, WrapupStore, record_agents, wrapup_of
 
 UNAVAILABLE: Responses = {503: error_doc("no call records store configured")}
 CallId = Annotated[str, PathParam(max_length=64, description="the call's id (a UUID)")]
@@ -198,8 +198,8 @@ async def live_pop(
         call_id=live.call_id, state=live.state, caller=live.caller, caller_name=name,
         did=live.did, queue=live.queue, arrived_at=live.arrived_at, wait_seconds=wait,
         wrapup_codes=list(_codes(state, live.queue) or ()),
-        wrapup_code=record.wrapup_code if record else None,
-        wrapup_notes=record.wrapup_notes if record else None,
+        wrapup_code=wrapup_of(record, own)[0] if record else None,
+        wrapup_notes=wrapup_of(record, own)[1] if record else None,
         history=await _history(request, state, live.caller, key, own),
     )  # fmt: skip
     cache.clear()  # one call at a time
@@ -219,7 +219,8 @@ async def recorded_pop(
         call_id=str(r.id), state="ended", caller=r.caller, caller_name=name, did=r.did,
         queue=r.queue, arrived_at=r.arrived_at,
         wait_seconds=round(max(0.0, (until - r.arrived_at).total_seconds()), 1),
-        wrapup_codes=list(codes or ()), wrapup_code=r.wrapup_code, wrapup_notes=r.wrapup_notes,
+        wrapup_codes=list(codes or ()), wrapup_code=wrapup_of(r, own)[0],
+        wrapup_notes=wrapup_of(r, own)[1],
         history=await _history(request, state, r.caller, r.id, own),
     )  # fmt: skip
 
@@ -376,6 +377,8 @@ async def pop_of(request: Request, call_id: str, own: str | None) -> Pop:
     if live is not None and live.call_id == str(key):  # ringing it: the Call-Info link
         return await live_pop(request, state, live, own, {})
     record = await _store(state).call(key)
-    if record is None or (own is not None and record.agent != own):
-        raise NotFound(f"no call {call_id!r}")
+    if record is None or (
+        own is not None and own not in record_agents(record.agent, record.segments)
+    ):
+        raise NotFound(f"no call {call_id!r}")  # a transfer's target may see its call too
     return await recorded_pop(request, state, record, own)

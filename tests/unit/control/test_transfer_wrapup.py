@@ -21,7 +21,7 @@ from gateway.control.wrapups import WrapupNote
 from gateway.ipc import protocol as p
 from gateway.settings.routing import RoutingSettings
 from gateway.store.records import NotFoundError
-from gateway.store.wrapup import WrapupStore
+from gateway.store.wrapup import WrapupStore, record_agents, wrapup_of
 from tests.unit.acd.acd_harness import Acd
 from tests.unit.control.conftest import Rig
 from tests.unit.control.test_transfer import connected
@@ -190,5 +190,9 @@ async def test_the_record_keeps_each_agents_wrap_up(rig: Rig) -> None:
     assert [(w["agent"], w["code"], w["notes"]) for w in saved.wrapups or ()] == [
         ("bob", "sale", "bob's"), ("alice", "no-sale", "again")]  # fmt: skip
     assert (saved.wrapup_code, saved.wrapup_by) == ("no-sale", "alice")  # the first agent's
+    assert record_agents(saved.agent, saved.segments) == ["alice", "bob"]  # may see the pop
+    assert wrapup_of(saved, "bob") == ("sale", "bob's")  # each desktop shows its own
+    assert wrapup_of(saved, "alice") == ("no-sale", "again")
+    assert wrapup_of(saved, "carol") == (None, None)
     with pytest.raises(NotFoundError):
         await store.save(key, "sale", None, "carol", at, agent="carol")  # never on the call
