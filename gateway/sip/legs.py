@@ -106,6 +106,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.incoming = call_id != pj.PJSUA_INVALID_ID
         self.player: Any = None
         self.player_path = ""
+        self.player_loop = False  # what plays is music on hold (LegSnapshot.playing_loop)
         self.player_token = 0  # bumps on every play so a stale end-of-file timer is ignored
         self.recorder: Any = None
         self.rec_path = ""
@@ -210,7 +211,7 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.stop_play()
         player = pj.AudioMediaPlayer()
         player.createPlayer(path, 0 if loop else pj.PJMEDIA_FILE_NO_LOOP)
-        self.player, self.player_path = player, path
+        self.player, self.player_path, self.player_loop = player, path, loop
         self.player_token += 1
         if not loop:
             host, leg_id, token = self.host, self.leg_id, self.player_token

@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +37,7 @@ from typing import Any
 import pjsua2 as pj  # type: ignore[import-untyped]
 
 from gateway.ipc import protocol as p
-from gateway.sip import handlers, invite
+from gateway.sip import handlers, invite, snapshot
 from gateway.sip.accounts import Accounts
 from gateway.sip.bridges import Bridges
 from gateway.sip.endpoint import (
@@ -77,6 +78,11 @@ class SipState:
         self._leg_seq = itertools.count(1)
         self._next_stats = 0.0
         self.refer_orphans: list[Leg] = []  # REFER calls pjsua could not place (transfer.py)
+        # Without a control plane (gateway/sip/orphan.py): INVITEs are refused 503 and
+        # those legs stay unannounced (no event: nobody was ever offered them).
+        self.orphaned = False
+        self.unannounced: set[str] = set()
+        self._snapshot_wanted = threading.Event()
 
     @property
     def worker_id(self) -> str:
@@ -103,6 +109,11 @@ class SipState:
         return handlers.execute(self, cmd)
 
     def housekeeping(self, now: float) -> None:
+        if self._snapshot_wanted.is_set():
+            self._snapshot_wanted.clear()
+            self.orphaned = True
+            for event in snapshot.take(self):
+                self.emit(event)
         self.players.free_due(now)
         if now >= self._next_stats:
             self._next_stats = now + STATS_EVERY
@@ -150,8 +161,20 @@ class SipState:
             leg.close(0, "shutdown")
         self.legs.clear()
 
+    # ----------------------------------------------------------------- control plane
+    def lose_control(self) -> None:
+        """Any thread (then wake the owner): the control plane is gone; the next loop
+        turn marks the worker orphaned and emits the snapshot of its legs."""
+        self._snapshot_wanted.set()
+
+    def regain_control(self) -> None:
+        """Any thread: a control plane adopted the worker; INVITEs are offered again."""
+        self.orphaned = False
+
     # ----------------------------------------------------------------- LegHost
     def emit(self, event: p.Event) -> None:
+        if self.unannounced and getattr(event, "leg", None) in self.unannounced:
+            return
         self._emit(event)
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> None:
@@ -178,7 +201,10 @@ class SipState:
         hang-up policy: the legs it was linked to are hung up."""
         if self.legs.get(leg.leg_id) is leg:
             del self.legs[leg.leg_id]
-            self.emit_capacity()
+            if leg.leg_id in self.unannounced:
+                self.unannounced.discard(leg.leg_id)
+            else:
+                self.emit_capacity()
         self._hang_up_linked(leg.leg_id)
 
     def _hang_up_linked(self, leg_id: str) -> None:
@@ -191,7 +217,9 @@ class SipState:
     def on_incoming(self, acc: GatewayAccount, call_id: int, message: str, source: str) -> None:
         leg = Leg(self, acc, self.new_leg_id("in"), call_id)
         self.legs[leg.leg_id] = leg  # strong ref from the very first callback
-        if self.draining:
+        if self.draining or self.orphaned:
+            if self.orphaned:  # no routing without a control plane
+                self.unannounced.add(leg.leg_id)
             self._refuse(leg.leg_id, 503)
             return
         if invite.too_large_to_answer(message):
