@@ -50,7 +50,7 @@ def test_the_guard_ends_the_edge_when_the_heartbeat_stops(
     assert guard.guard(edge.pid, heartbeat, timeout=0.3, poll_s=0.02) == 0
     took = time.monotonic() - started
     assert not beating.is_set(), "ended while the heartbeat was still going"
-    assert 0.8 <= took < 3, took
+    assert 0.8 <= took < 10, took  # lower bound: not while it was beating
     edge.wait(2)
     assert edge.returncode == -15  # SIGTERM, not a kill
 
@@ -71,13 +71,13 @@ def test_the_guard_command_runs_and_is_recognised(
     command = guard_command(edge.pid, tmp_path / "missing", 0.5)
     proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20  # a Python start on a loaded box
         while not is_guard_of(proc.pid, edge.pid) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert is_guard_of(proc.pid, edge.pid)
         assert not is_guard_of(proc.pid, edge.pid + 1)
         assert not is_guard_of(edge.pid, edge.pid)  # a sleep is no guard
-        _, err = proc.communicate(timeout=10)  # no heartbeat file at all: ends after 0.5 s
+        _, err = proc.communicate(timeout=30)  # no heartbeat file at all: ends after 0.5 s
     finally:
         proc.kill()
     assert proc.returncode == 0
