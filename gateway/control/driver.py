@@ -30,6 +30,7 @@ from acd.engine import Engine
 from gateway.control import effects as fx
 from gateway.control.clock import Clock, TimerHandle
 from gateway.control.recording import FinishedRecordings, RecordingFinalizer
+from gateway.control.segment_recordings import finish_segments, ready_events
 from gateway.control.sequencer import Sequencer
 from gateway.control.switchboard import Switchboard
 from gateway.events import catalogue as ce
@@ -281,15 +282,20 @@ class CallDriver:
         finished: FinishedRecordings | None = None
         segments: list[dict[str, Any]] | None = None
 
+        def finalize(files: dict[str, str]) -> Awaitable[FinishedRecordings]:
+            return self._finalizer.finalize(
+                files, self._make_stereo, call_id=effect.call_id, queue=effect.queue
+            )
+
         async def close() -> None:
             nonlocal finished, segments
             if recordings and finished is None:  # file work, off the loop; once, not per retry
-                finished = await self._finalizer.finalize(
-                    recordings, self._make_stereo, call_id=effect.call_id, queue=effect.queue
-                )
+                finished = await finalize(recordings)
             file_events = recording_events(effect, finished) if finished else ()
             if effect.segments is not None and segments is None:
-                segments = await self._segments(effect, finished)
+                segments = await finish_segments(effect.segments, finished, finalize)
+            if segments is not None:  # one recording.ready per segment (segment_recordings.py)
+                file_events = ready_events(effect.call_id, effect.queue, file_events, segments)
             self._writes.put(
                 wo.CloseCall(
                     call_id=uuid.UUID(effect.call_id),
@@ -313,23 +319,6 @@ class CallDriver:
             )
 
         return close
-
-    async def _segments(
-        self, effect: fx.CloseRecord, first: FinishedRecordings | None
-    ) -> list[dict[str, Any]]:
-        """Each later segment's stereo file (caller left, its agent right), like the call's."""
-        rows = [dict(row) for row in effect.segments or ()]
-        for row in rows:
-            if row["index"] == 1:
-                row["recording_stereo"] = first.stereo if first else None
-                continue
-            files = {r: row[f"recording_{r}"] for r in ("caller", "agent") if row[f"recording_{r}"]}
-            if files:
-                done = await self._finalizer.finalize(
-                    files, self._make_stereo, call_id=effect.call_id, queue=effect.queue
-                )
-                row["recording_stereo"] = done.stereo
-        return rows
 
     def _forget(self, chains: CallChains) -> None:
         """Drop the call's chains once its last write is handed over."""

@@ -37,6 +37,7 @@ from gateway.control.monitor import Monitor, join_commands, mix_commands
 from gateway.control.pci import DtmfCodes
 from gateway.control.phases import Phase, Trigger, advance
 from gateway.control.session import CallSession, Role
+from gateway.control.transfer_segments import current_segment, offset_into
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
@@ -176,10 +177,10 @@ class InCallDesk:
         if s.pci.paused:
             raise Conflict(f"the recording of call {s.call_id} is already paused")
         before = _silence(s)
-        span = s.pci.pause(self._offset(s), by, self.host.now.wall)
+        span = s.pci.pause(self._offset(s), by, self.host.now.wall, current_segment(s.segments))
         self._recording(s, before)
         agent = s.connected.agent_id if s.connected else None
-        self._emit(s, ce.RecordingPaused(s.call_id, agent, source, by, span.start))
+        self._emit(s, ce.RecordingPaused(s.call_id, agent, source, by, span.start, span.segment))
 
     def resume_recording(self, call: Call, source: ce.InCallSource, by: str) -> None:
         s = call.session
@@ -192,7 +193,7 @@ class InCallDesk:
         agent = s.connected.agent_id if s.connected else None
         assert span.end is not None  # just resumed
         self._emit(s, ce.RecordingResumed(s.call_id, agent, source, by, span.end,
-                                          round(span.end - span.start, 3)))  # fmt: skip
+                                          round(span.end - span.start, 3), span.segment))  # fmt: skip
 
     # ------------------------------------------------------------------ worker reports
     def capacity(self, worker_id: str, report: p.Capacity) -> None:
@@ -310,9 +311,10 @@ class InCallDesk:
             raise Conflict(f"call {s.call_id} is not being recorded")
 
     def _offset(self, s: CallSession) -> float:
-        """Seconds into the recording (it starts when the agent is connected)."""
-        start = s.answered_at or self.host.now.wall
-        return round((self.host.now.wall - start).total_seconds(), 3)
+        """Seconds into a segment's recording (it starts when its agent is connected): the
+        paused span's segment while paused, else the current one (transfer_segments.py)."""
+        segment = s.pci.spans[-1].segment if s.pci.paused else current_segment(s.segments)
+        return offset_into(s.answered_at, s.segments, segment, self.host.now.wall)
 
     def _send(self, s: CallSession, command: p.Command) -> None:
         self.host.emit(fx.Send(s.call_id, s.worker_id, command))

@@ -35,6 +35,7 @@ class PauseView:
     start: float
     end: float | None
     by: str
+    segment: int = 1  # start/end are into this segment's files (transfer_segments.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class InCallService:
     def view(self, call_id: str, own: str | None) -> InCallView:
         s = self._call(call_id, own).session
         now = self._driver.board.now.mono
-        pauses = [PauseView(x.start, x.end, x.by) for x in s.pci.spans]
+        pauses = [PauseView(x.start, x.end, x.by, x.segment) for x in s.pci.spans]
         return InCallView(
             s.call_id, s.phase.value, s.connected.agent_id if s.connected else None,
             s.hold.held, s.hold.count, s.hold.total(now), _monitor_view(s), s.pci.paused, pauses,

@@ -2,7 +2,9 @@
 
 While paused both recorders take their leg at level 0 (the worker's `RecordPause`), so
 the stereo file keeps its timeline with silence for the span; the spans, in seconds
-from the start of the recording, are stored with the call record and shown by the API.
+from the start of their segment's recording (`segment`: 1 until a transfer, then the
+one whose `segment-N/` files were recording, see transfer_segments.py), are stored with
+the call record and shown by the API.
 The caller's DTMF during a pause is not in the recording either: RFC 2833 digits are
 events, never audio, and in-band tones fall inside the silent span.
 
@@ -25,13 +27,15 @@ DIGIT_GAP = 3.0  # seconds between two digits of one code
 
 @dataclass(slots=True)
 class PauseSpan:
-    start: float  # seconds from the start of the recording
+    start: float  # seconds from the start of its segment's recording
     end: float | None
     by: str  # the API user, or "dtmf"
     at: datetime  # wall time the pause began
+    segment: int = 1  # the segment whose files hold the silence (transfer_segments.py)
 
     def as_dict(self) -> dict[str, object]:
-        return {"start": self.start, "end": self.end, "by": self.by, "at": self.at.isoformat()}
+        return {"start": self.start, "end": self.end, "by": self.by, "at": self.at.isoformat(),
+                "segment": self.segment}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -42,10 +46,10 @@ class PciState:
     def paused(self) -> bool:
         return bool(self.spans) and self.spans[-1].end is None
 
-    def pause(self, offset: float, by: str, at: datetime) -> PauseSpan:
+    def pause(self, offset: float, by: str, at: datetime, segment: int = 1) -> PauseSpan:
         if self.paused:
             raise ValueError("already paused")
-        span = PauseSpan(round(max(0.0, offset), 3), None, by, at)
+        span = PauseSpan(round(max(0.0, offset), 3), None, by, at, segment)
         self.spans.append(span)
         return span
 

@@ -105,3 +105,33 @@ def _row(
         "recording_agent": files.get(AGENT),
         "recording_stereo": None,
     }
+
+
+def current_segment(segments: list[Segment]) -> int:
+    """The segment the caller is in now (1 until a transfer's target is connected)."""
+    return segments[-1].index if segments else 1
+
+
+def segment_start(
+    answered_at: datetime | None, segments: list[Segment], index: int
+) -> datetime | None:
+    """When segment `index`'s recording began: the first agent's answer for segment 1,
+    the target's connection for a later one."""
+    if index == 1:
+        return answered_at
+    return next((seg.started_at for seg in segments if seg.index == index), None)
+
+
+def offset_into(
+    answered_at: datetime | None, segments: list[Segment], index: int, now: datetime
+) -> float:
+    """Seconds into segment `index`'s files at `now` (a PCI pause's span, per segment)."""
+    start = segment_start(answered_at, segments, index) or now
+    return round(max(0.0, (now - start).total_seconds()), 3)
+
+
+def segment_url(call_id: str, index: int, base: str = "/calls") -> str:
+    """The API path that serves a segment's stereo (or only) file; segment 1's is the
+    call's own recording path, as before transfers had segments."""
+    url = f"{base}/{call_id}/recording"
+    return url if index == 1 else f"{url}?segment={index}"

@@ -224,12 +224,18 @@ class RecordingReady:
     TYPE: ClassVar[str] = PREFIX + "recording.ready"
     VERSION: ClassVar[int] = 1
     SUBJECT: ClassVar[str] = "call_id"
-    DESCRIPTION: ClassVar[str] = "A call's recordings are closed, mixed and checksummed."
+    DESCRIPTION: ClassVar[str] = (
+        "A call's recordings are closed, mixed and checksummed: one event per `segment` "
+        "(1, then one per transfer's agent connection; `segments` is how many the call "
+        "has), each with that segment's files and `url`."
+    )
     call_id: str
     queue: str | None
     recording_id: str
     files: tuple[RecordingFile, ...]
-    url: str  # the API path that serves the stereo (or only) file
+    url: str  # the API path that serves the segment's stereo (or only) file
+    segment: int = 1  # which agent connection (docs/transfer.md "Segments")
+    segments: int = 1  # how many the call has: one recording.ready each
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,13 +518,15 @@ class RecordingPaused:
     SUBJECT: ClassVar[str] = "call_id"
     DESCRIPTION: ClassVar[str] = (
         "PCI pause: both channels of the recording hold silence from `offset_seconds` "
-        "(into the recording) until recording.resumed or the end of the call."
+        "(into `segment`'s recording: 1 until a transfer) until recording.resumed or the "
+        "end of the call."
     )
     call_id: str
     agent: str | None
     source: InCallSource
     by: str
     offset_seconds: float
+    segment: int = 1  # the segment whose files hold the silence (docs/transfer.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,6 +541,7 @@ class RecordingResumed:
     by: str
     offset_seconds: float
     paused_seconds: float
+    segment: int = 1  # the paused span's segment (offset_seconds is into its files)
 
 
 # --------------------------------------------------------------------------- agents, queues

@@ -21,6 +21,7 @@ from gateway.api.ranges import file_response
 from gateway.api.v1.deps import MaybeSearch, OwnRows, SearchDep, call_key
 from gateway.api.v1.models import CallDetail, CallItem, CallPageOut, RecordingItem, RecordingPage
 from gateway.api.v1.qa import agent_may_hear
+from gateway.api.v1.segments import segment_file
 from gateway.auth.http import CurrentUser, authenticator
 from gateway.control.errors import ControlError, NotFound
 from gateway.store.records import Disposition
@@ -164,6 +165,9 @@ def install(app: FastAPI) -> None:
         summary="A finished call's recording (WAV), with HTTP Range",
         description="`role`: `stereo` (caller left, agent right), `caller`, `agent` or "
         "`voicemail`; without it, the stereo file, else the voicemail or caller file. "
+        "`segment`: after a transfer, that agent connection's files (1, the default, is "
+        "the call's own; the call's `segments` list them; an unknown one is a 404 saying "
+        "how many there are). "
         "404 until the call's record is closed (the `recording.ready` event). `Range: "
         "bytes=a-b`, `bytes=a-` and `bytes=-n` answer 206; a range past the end 416; "
         "several ranges or an invalid header the whole file (200). Every request is "
@@ -185,17 +189,27 @@ def install(app: FastAPI) -> None:
         own: OwnRows,
         search: MaybeSearch,
         role: RecordingRole | None = None,
+        segment: Annotated[
+            Integer | None,
+            Query(ge=1, le=10_000, description="the agent connection (docs/transfer.md)"),
+        ] = None,
         range: Annotated[str | None, Header(description="bytes=a-b, bytes=a-, bytes=-n")] = None,
     ) -> Response:
         auth, control = authenticator(request), request.app.state.control
         details: dict[str, str | None] = {"role": role}
+        if segment is not None:
+            details["segment"] = str(segment)
         try:
-            if own is not None:
+            found, later = None, segment is not None and segment > 1
+            if own is not None or later:  # segment 1 is the call's own files, as before
                 found = None if search is None else await search.call(call_key(call_id))
                 # qa.agent_recordings: own (default), evaluated or none (docs/qa.md)
-                if found is None or not await agent_may_hear(request, found[0], own):
+                if found is None or (own and not await agent_may_hear(request, found[0], own)):
                     raise NotFound(f"no call {call_id!r}")
-            path = await control.recording_file(call_id, role)
+            if found is not None and segment is not None and later:
+                path = segment_file(found[0], segment, role)
+            else:
+                path = await control.recording_file(call_id, role)
         except ControlError as exc:
             await auth.audit(
                 user,

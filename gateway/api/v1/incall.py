@@ -54,9 +54,10 @@ class MonitorOut(BaseModel):
 
 
 class PauseOut(BaseModel):
-    start: float = Field(description="seconds from the start of the recording")
+    start: float = Field(description="seconds from the start of its segment's recording")
     end: float | None = Field(description="null while paused")
     by: str = Field(description="the API user, or the agent when by its phone's code")
+    segment: int = Field(1, description="the segment (1 until a transfer) whose files are silent")
 
 
 class InCallOut(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from gateway.control.transfer_segments import segment_url
 from gateway.store.records import CallRecord, Disposition, HangupBy, OfferRecord, OfferResult
 from gateway.store.search import RecordingEntry, RecordingRole, recording_paths
 
@@ -73,6 +74,13 @@ class CallItem(BaseModel):
         )
 
 
+class SegmentFile(BaseModel):
+    role: str = Field(description="caller, agent or stereo")
+    bytes: int
+    duration_seconds: float
+    sha256: str
+
+
 class Segment(BaseModel):
     """One agent connection of a call (Amazon Connect's contact chain, in one record)."""
 
@@ -85,6 +93,22 @@ class Segment(BaseModel):
     recording_caller: str | None
     recording_agent: str | None
     recording_stereo: str | None = Field(description="caller left, that segment's agent right")
+    audio_url: str | None = Field(
+        None, description="GET it for the segment's audio (Range as the call's recording)"
+    )
+    duration_seconds: float | None = Field(None, description="the segment's stereo file's length")
+    sha256: str | None = Field(None, description="checksum of the segment's stereo file")
+    files: list[SegmentFile] = Field(
+        default_factory=list, description="every file of the segment, with its checksum"
+    )
+    failure: str | None = Field(None, description="why its recording is incomplete, if it is")
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Segment:
+        seg = cls.model_validate(row)
+        if seg.recording_stereo or seg.recording_caller:
+            seg.audio_url = segment_url(seg.initial_call_id, seg.index, base="/api/v1/calls")
+        return seg
 
 
 class CallDetail(CallItem):
@@ -138,7 +162,7 @@ class CallDetail(CallItem):
             hold_seconds=c.hold_seconds,
             monitors=c.monitors,
             recording_pauses=c.recording_pauses,
-            segments=[Segment.model_validate(row) for row in c.segments or ()],
+            segments=[Segment.of(row) for row in c.segments or ()],
             wrapups=list(c.wrapups or ()),
         )
 

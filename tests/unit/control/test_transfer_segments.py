@@ -4,20 +4,35 @@ for its files and lists both segments with the chain and each one's stereo file.
 
 from __future__ import annotations
 
+import hashlib
 import wave
 from datetime import UTC, datetime
 from pathlib import Path
 
 from acd import events as ev
 from acd.model import AgentConfig
+from gateway.control.recording import FinishedRecordings
+from gateway.control.retention import LEGAL_HOLD, sweep
+from gateway.control.segment_recordings import finish_segments, ready_events
 from gateway.control.transfer_model import Flow, Request, Target
-from gateway.control.transfer_segments import Segment, open_segment, segment_records
+from gateway.control.transfer_segments import (
+    Segment,
+    current_segment,
+    offset_into,
+    open_segment,
+    segment_records,
+    segment_url,
+)
 from gateway.control.transfer_service import TransferService
 from gateway.ipc import protocol as p
 from tests.unit.control.conftest import Rig, answered_call
 
 L = p.LegState
 CALLER = "w1-in-1"
+
+
+def sha256_of(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_wav(path: str, seconds: float = 0.5) -> None:
@@ -66,7 +81,20 @@ async def test_a_blind_transfer_records_a_second_segment_and_the_record_chains_b
     (done,) = [e.payload for e in page if e.type == "io.contactgw.transfer.completed"]
     assert done["segment"] == 2
 
-    rig.step(2.0)
+    # a PCI pause during bob's segment: timed into segment 2's files, bob's and the caller's
+    # recorders (segment 2's) silenced
+    call = rig.board.calls.by_call(s.call_id)
+    assert call is not None
+    rig.step(1.0)
+    rig.driver.act(lambda: rig.board.incall.pause_recording(call, "api", "sue"))
+    rig.step(0.5)
+    rig.driver.act(lambda: rig.board.incall.resume_recording(call, "api", "sue"))
+    await rig.settle()
+    assert rig.pool.of(p.RecordPause) == [p.RecordPause(CALLER), p.RecordPause(bob)]
+    (span,) = s.pci.spans
+    assert (span.segment, span.start, span.end) == (2, 1.0, 1.5)  # not from alice's answer
+
+    rig.step(0.5)
     rig.leg(CALLER, L.DISCONNECTED)
     rig.leg(bob, L.DISCONNECTED)
     for path in (*first.values(), *(c.path for c in starts)):
@@ -93,6 +121,25 @@ async def test_a_blind_transfer_records_a_second_segment_and_the_record_chains_b
     assert two["recording_stereo"] == str(folder / "stereo.wav")
     with wave.open(two["recording_stereo"]) as w:
         assert w.getnchannels() == 2
+    # each segment's files finished like the call's: lengths and checksums in its row
+    for seg in (one, two):
+        assert {f["role"] for f in seg["files"]} == {"caller", "agent", "stereo"}, seg
+        stereo = next(f for f in seg["files"] if f["role"] == "stereo")
+        assert seg["sha256"] == stereo["sha256"] == sha256_of(seg["recording_stereo"])
+        assert seg["duration_seconds"] == 0.5 and seg["failure"] is None
+    (pause,) = row.recording_pauses or ()
+    assert (pause["segment"], pause["start"], pause["end"]) == (2, 1.0, 1.5)
+    # one recording.ready per segment, each with its own files and URL
+    page, _ = await rig.outbox.page(subject=s.call_id, limit=1000)
+    ready = [e.payload for e in page if e.type == "io.contactgw.recording.ready"]
+    assert [(e["segment"], e["segments"]) for e in ready] == [(1, 2), (2, 2)]
+    assert ready[0]["url"] == f"/calls/{s.call_id}/recording"
+    assert ready[1]["url"] == f"/calls/{s.call_id}/recording?segment=2"
+    assert {f["path"] for f in ready[1]["files"]} == {
+        two["recording_caller"], two["recording_agent"], two["recording_stereo"]}  # fmt: skip
+    paused = [e.payload for e in page if e.type.startswith("io.contactgw.recording.")
+              and e.type.endswith(("paused", "resumed"))]  # fmt: skip
+    assert [(e["segment"], e["offset_seconds"]) for e in paused] == [(2, 1.0), (2, 1.5)]
 
 
 async def test_a_call_without_a_transfer_has_no_segments(rig: Rig) -> None:
@@ -160,3 +207,41 @@ async def test_a_caller_requeued_by_a_blind_transfer_opens_a_segment_with_its_ne
     assert (seg.index, seg.agent, seg.previous_agent, seg.transfer_id) == (
         2, "bob", "alice", t.id)  # fmt: skip
     assert s.requeued_by is None
+
+
+def test_offsets_are_into_the_segment_and_urls_name_it() -> None:
+    t0 = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    segments: list[Segment] = []
+    open_segment(segments, agent="bob", leg="b", at=t0.replace(second=30), transfer_id="t1",
+                 previous_agent="alice", folder=None, caller_leg="c")  # fmt: skip
+    now = t0.replace(second=42)
+    assert current_segment([]) == 1 and current_segment(segments) == 2
+    assert offset_into(t0, segments, 1, now) == 42.0
+    assert offset_into(t0, segments, 2, now) == 12.0
+    assert offset_into(None, [], 1, now) == 0.0  # not answered: nothing recorded yet
+    assert segment_url("c1", 1) == "/calls/c1/recording"
+    assert segment_url("c1", 2, base="/api/v1/calls") == "/api/v1/calls/c1/recording?segment=2"
+
+
+async def test_a_segment_without_files_gets_no_ready_event_and_keeps_its_row() -> None:
+    async def never(files: dict[str, str]) -> FinishedRecordings:
+        raise AssertionError(f"nothing to finish: {files}")
+
+    rows = [{"index": 1, "recording_caller": None, "recording_agent": None},
+            {"index": 2, "recording_caller": None, "recording_agent": None}]  # fmt: skip
+    out = await finish_segments(rows, None, never)
+    assert out == rows and out[0] is not rows[0]
+    assert ready_events("c1", "sales", (), out) == ()
+
+
+def test_retention_deletes_every_segment_with_its_call_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "2026" / "01" / "02" / "call-1"
+    for name in ("stereo.wav", "segment-2/stereo.wav", "segment-3/caller.wav"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"RIFF")
+    kept = tmp_path / "2026" / "01" / "02" / "call-2" / "segment-2"
+    kept.mkdir(parents=True)
+    (kept.parent / LEGAL_HOLD).touch()
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    assert sweep(tmp_path, 30, now) == [folder]
+    assert not folder.exists() and kept.is_dir()  # a legal hold keeps all its segments
