@@ -153,3 +153,52 @@ async def test_qa_scores_a_call_the_agent_acknowledges_and_reviewers_calibrate(
     await shot(build_form_page, "qa-form-version")
     evaluations = await site.api("sup", "/api/v1/qa/evaluations", call_id=call)
     assert {e["form"]["version"] for e in evaluations} == {1}
+
+
+async def test_qa_hears_each_segment_of_a_transferred_call_in_its_own_player(
+    site: Site, login: Login
+) -> None:
+    """A call alice blind-transfers to bob has two segments: the QA page shows a player
+    for each (segment 2's audio through `?segment=2`); evaluations stay on the call."""
+    gw = site.gw
+
+    async def alice_talks() -> str | None:
+        calls = await gw.get("/calls")
+        return next((c["id"] for c in calls if c["agent"] == "alice"
+                     and c["state"] == "connected"), None)  # fmt: skip
+
+    async def alice_free() -> bool:
+        return await gw.agent_state("alice") == "available"
+
+    await gw.wait_for("alice available", alice_free, timeout=15)
+    sipp = await gw.call(CALLS["alice"][0], hold_ms=4000, caller="+15551230009")
+    call_id = await gw.wait_for("alice's call", alice_talks, timeout=15, interval=0.05)
+    r = await gw.api.post(f"/api/v1/calls/{call_id}/transfers",
+                          json={"flow": "blind", "target": {"agent": "bob"}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert await sipp.wait(40) == 0, sipp.errors()
+
+    async def finished() -> bool:
+        found = (await site.api("qa", f"/api/v1/calls/{call_id}"))["segments"]
+        return len(found) == 2 and all(s["sha256"] for s in found)
+
+    await gw.wait_for("both segments finished", finished, timeout=20)
+    page = await login("qa")
+    await page.goto(site.url(f"/ui/calls/{call_id}"))
+    players = page.locator("#segments audio.segment-player")
+    assert await players.count() == 2
+    assert await players.nth(1).get_attribute("src") == (
+        f"/api/v1/calls/{call_id}/recording?segment=2")  # fmt: skip
+    # each player loads its own file: the length its WAV header gives, the segment's
+    await page.wait_for_function(
+        "[...document.querySelectorAll('#segments audio')].every(a => a.duration > 0)",
+        timeout=10_000,
+    )
+    shown = await players.evaluate_all("els => els.map(a => a.duration)")
+    segs = (await site.api("qa", f"/api/v1/calls/{call_id}"))["segments"]
+    for seconds, seg in zip(shown, segs, strict=True):
+        assert abs(seconds - seg["duration_seconds"]) < 0.05, (shown, segs)
+    text = await page.locator("#segments").inner_text()
+    assert "Segment 1" in text and "agent alice" in text
+    assert "Segment 2" in text and "agent bob" in text and "sha256" in text
+    await shot(page, "qa-segments")
