@@ -104,7 +104,7 @@ class Owners:
         self.started.append(owner)
         assert proc.stdout is not None
         try:
-            line = await asyncio.wait_for(proc.stdout.readline(), 20)
+            line = await asyncio.wait_for(proc.stdout.readline(), 40)
         except TimeoutError:
             line = b""
         assert line, f"the owner did not come up:\n{owner.log()}"
