@@ -215,7 +215,7 @@ def edge_settings(settings: Settings) -> EdgeSettings:
         trunk_sources=sources,
         workers=workers,
         # the edge outlives us as long as the workers do (docs/edge.md)
-        orphan_timeout_s=getattr(settings.workers, "orphan_timeout", 60.0),
+        orphan_timeout_s=settings.workers.orphan_timeout,
         heartbeat_path=run_dir(settings) / HEARTBEAT_FILE,
         **extra,  # type: ignore[arg-type]
     )
