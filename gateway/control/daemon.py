@@ -62,7 +62,7 @@ from gateway.store.routing_repo import RoutingRepository
 from gateway.store.search import CallSearch
 from gateway.store.stats import StatsStore
 from gateway.store.wrapup import WrapupStore
-from gateway.store.write_behind import WriteBehind
+from gateway.store.write_behind import WriteBehind, WriteBehindOutbox
 from gateway.supervisor.config import PoolEvent, WorkerDown, WorkerUp
 from gateway.supervisor.heartbeat import FILE_NAME as HEARTBEAT_FILE
 from gateway.supervisor.heartbeat import Heartbeat
@@ -115,9 +115,10 @@ class ControlPlane:
         await self.events_service.start()  # broker, then the publisher (it catches up)
         self.writes = WriteBehind(
             self.db, directory=Path(s.data_dir) / "write-behind", max_batch=s.database.write_batch,
-            on_events=self._events_written, on_retry=self.metrics.db_write_retried,
+            on_committed=self.events_service.committed, on_retry=self.metrics.db_write_retried,
             on_dead_letter=self.metrics.db_write_dead_lettered,
         )  # fmt: skip
+        self.events_service.attach(self.writes)  # events from memory, marked in its batches
         self.metrics.watch_db_writes(self.writes.pending, self.writes.oldest_pending_seconds)
         if replayed := await self.writes.start():  # a previous run's writes go in first
             log.warning("replaying %d record writes left by the previous run", replayed)
@@ -143,7 +144,8 @@ class ControlPlane:
         # both exist before the pool starts, so no event can arrive earlier.
         self.pool = WorkerPool(build.pool_config(s, rundir / "logs"), on_event=self._on_pool_event)
         outbox = OutboxStore(self.db)
-        self.events = EventWriter(outbox, clock, self._events_written)
+        # platform events through the write-behind: published from memory, no read-back
+        self.events = EventWriter(WriteBehindOutbox(self.db, self.writes), clock)
         self.recording_alarm = RecordingAlarm(
             cdr=self.cdr, outbox=outbox, metrics=self.metrics, clock=clock,
             events_written=self._events_written,

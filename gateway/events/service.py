@@ -5,23 +5,26 @@ names one), the outbox publisher and the replay API, built from the settings.
     await events.start()                     # broker first, then the publisher
     app = create_app(api, token, events=events.replay)
     events.notify()                          # after a transaction that carried events
+    events.attach(writes)                    # the write-behind: hand-off and marks
     await events.stop()                      # publisher first, then the broker
 """
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from datetime import timedelta
 
 from gateway.events.broker import BrokerConfig, EmbeddedBroker
 from gateway.events.connection import BrokerAddress
 from gateway.events.envelope import EventFormat
-from gateway.events.publisher import OutboxPublisher, PublisherState
+from gateway.events.publisher import MarkSink, OutboxPublisher, PublisherState
 from gateway.events.replay import EventsReplay
 from gateway.metrics import Metrics
 from gateway.settings.models import Settings
 from gateway.store.engine import Database
 from gateway.store.outbox import OutboxStore
+from gateway.store.records import OutboxMessage
 
 
 def event_format(settings: Settings) -> EventFormat:
@@ -90,6 +93,16 @@ class EventsService:
     def notify(self) -> None:
         if self.publisher is not None:
             self.publisher.notify()
+
+    def committed(self, events: Sequence[OutboxMessage]) -> None:
+        """The write-behind committed these outbox rows: published from memory."""
+        if self.publisher is not None:
+            self.publisher.committed(events)
+
+    def attach(self, writes: MarkSink) -> None:
+        """Mark published events in the write-behind's batches (no session of our own)."""
+        if self.publisher is not None:
+            self.publisher.attach(writes)
 
     @property
     def state(self) -> PublisherState | None:

@@ -119,6 +119,26 @@ class OutboxStore:
             query = query.where(past(Outbox.position, after))
         return await self._fetch(query)
 
+    async def pending_through(
+        self, limit: int, after: int | None
+    ) -> tuple[tuple[OutboxMessage, ...], int]:
+        """Unpublished events past ``after`` up to the highest position committed at the
+        read, and that position (0 for an empty table): when fewer than ``limit`` come
+        back, every row up to it has been seen (positions are commit order), so the
+        publisher may take over from memory after it (gateway/events/handoff.py)."""
+        async with self._db.reading() as session:
+            high = int(await session.scalar(select(func.max(Outbox.position))) or 0)
+            query = (
+                select(*_COLUMNS)
+                .where(Outbox.published_at.is_(None), Outbox.position <= high)
+                .order_by(Outbox.position)
+                .limit(limit)
+            )
+            if after is not None:
+                query = query.where(past(Outbox.position, after))
+            rows = (await session.execute(query)).all()
+        return tuple(_message(r) for r in rows), high
+
     async def count_pending(self) -> int:
         query = select(func.count()).select_from(Outbox).where(Outbox.published_at.is_(None))
         async with self._db.reading() as session:

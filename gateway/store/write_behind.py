@@ -19,6 +19,12 @@ Failures (how they are told apart, :func:`is_permanent`):
   op at a time, so only the bad op fails; it goes to the dead-letter file with the
   reason, and is counted. The others go in.
 
+The events publisher takes what a batch inserted into the outbox from memory
+(``on_committed``, with positions) and hands back what the broker acknowledged
+(:meth:`WriteBehind.mark_published`): the marks go into the next batch's transaction, so
+publishing an event costs no read and no transaction of its own. Marks are not
+journaled: one lost to a crash means the event is sent again (at least once).
+
 Restart safety: ops are journaled when handed over (write_journal.py; SIGKILL-safe)
 and replayed first at the next start; on a clean stop :meth:`close` flushes for a
 bounded time and leaves the rest in the journal.
@@ -31,8 +37,9 @@ import contextlib
 import logging
 import os
 import time
+import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,11 +47,13 @@ from pathlib import Path
 from sqlalchemy import exc as sa
 
 from gateway.store.engine import Database
-from gateway.store.records import StoreError
+from gateway.store.outbox import OutboxStore
+from gateway.store.records import OutboxMessage, StoreError
 from gateway.store.write_journal import Journal
 from gateway.store.write_ops import (
     Answered,
     CloseCall,
+    EmitEvents,
     OpenCall,
     SetQueue,
     WriteOp,
@@ -52,7 +61,7 @@ from gateway.store.write_ops import (
     dumps,
     durations,
 )
-from gateway.store.write_sql import write_batch
+from gateway.store.write_sql import mark_published, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +99,17 @@ class _Entry:
     careful: bool = False
 
 
+@dataclass(slots=True)
+class _Mark:
+    ids: list[uuid.UUID]
+    at: datetime
+    done: asyncio.Future[None]
+
+
+class WriteBehindClosed(StoreError):
+    """Marks handed over after, or left at, :meth:`WriteBehind.close`."""
+
+
 @dataclass(frozen=True, slots=True)
 class WriteBehindState:
     pending: int
@@ -109,16 +129,22 @@ class WriteBehind:
         max_batch: int = 500,
         backoff: tuple[float, float] = (0.05, 5.0),
         on_events: Callable[[], None] = lambda: None,
+        on_committed: Callable[[Sequence[OutboxMessage]], None] = lambda events: None,
         on_retry: Callable[[], None] = lambda: None,
         on_dead_letter: Callable[[], None] = lambda: None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``directory`` holds the journal and the dead-letter file (None: in memory
-        only, for tests and tools; a crash then loses what is pending)."""
+        only, for tests and tools; a crash then loses what is pending). After each
+        commit that inserted events, ``on_committed`` gets them as stored, then
+        ``on_events`` is called."""
         self._db, self._dir, self._max_batch = db, directory, max_batch
         self._backoff = backoff
         self._on_events, self._on_retry, self._on_dead = on_events, on_retry, on_dead_letter
+        self._on_committed = on_committed
+        self._marks: list[_Mark] = []  # events to mark published in the next batch
+        self._closed = False
         self._sleep, self._monotonic = sleep, monotonic
         self._pending: deque[_Entry] = deque()
         self._wake = asyncio.Event()
@@ -152,10 +178,12 @@ class WriteBehind:
         in the journal for the next start)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._empty.wait(), timeout)
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        self._fail_marks(WriteBehindClosed("the write-behind is closed"))
         left = len(self._pending)
         if self._journal is not None:
             self._journal.close()
@@ -164,6 +192,10 @@ class WriteBehind:
             log.warning("write-behind: %d writes not yet in the database; kept for the next "
                         "start%s", left, "" if self._dir else " (NO journal: lost)")  # fmt: skip
         return left
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     async def drained(self) -> None:
         """Until nothing is pending (tests, shutdown)."""
@@ -177,6 +209,27 @@ class WriteBehind:
         if self._journal is not None:
             self._journal.append(entry.n, op)
         self._ensure_flusher()
+
+    def mark_published(self, ids: Sequence[uuid.UUID], at: datetime) -> asyncio.Future[None]:
+        """Mark these events published in the next batch; the future is done when that
+        committed (or failed with :class:`WriteBehindClosed`: the caller marks them)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            done.set_exception(WriteBehindClosed("the write-behind is closed"))
+            return done
+        self._marks.append(_Mark(list(ids), at, done))
+        self._empty.clear()
+        self._wake.set()
+        self._ensure_flusher()
+        return done
+
+    def _fail_marks(self, error: BaseException) -> None:
+        marks, self._marks = self._marks, []
+        for mark in marks:  # the publisher marks them itself
+            if not mark.done.done():
+                mark.done.set_exception(error)
+        if not self._pending:
+            self._empty.set()
 
     def _queue(self, op: WriteOp, *, careful: bool = False) -> _Entry:
         self._n += 1
@@ -230,17 +283,25 @@ class WriteBehind:
     async def _flusher(self) -> None:
         delay = self._backoff[0]
         while True:
-            if not self._pending:
+            if not self._pending and not self._marks:
+                self._empty.set()
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             batch = [self._pending[i] for i in range(min(self._max_batch, len(self._pending)))]
-            if self._journal is not None and self._monotonic() - self._synced >= SYNC_EVERY_S:
+            if (
+                batch
+                and self._journal is not None
+                and self._monotonic() - self._synced >= SYNC_EVERY_S
+            ):
                 self._synced = self._monotonic()
                 await asyncio.to_thread(self._journal.sync)
             try:
                 await self._write([e.op for e in batch], careful=any(e.careful for e in batch))
             except Exception as error:  # noqa: BLE001 - sorted below, never dropped
+                if is_permanent(error) and not batch:  # the marks: back to the publisher
+                    self._fail_marks(error)
+                    continue
                 if is_permanent(error):
                     await self._isolate(batch)
                     delay = self._backoff[0]
@@ -252,11 +313,22 @@ class WriteBehind:
                 delay = min(delay * 2, self._backoff[1])
                 continue
             delay = self._backoff[0]
-            self._committed(batch)
+            if batch:
+                self._committed(batch)
 
     async def _write(self, ops: list[WriteOp], *, careful: bool) -> None:
+        """One transaction: ``ops``, then the marks handed over so far."""
+        marks = list(self._marks)
         async with self._db.engine.begin() as conn:
-            await write_batch(conn, ops, careful=careful)
+            events = await write_batch(conn, ops, careful=careful)
+            if marks:
+                await mark_published(conn, [(m.ids, m.at) for m in marks])
+        del self._marks[: len(marks)]  # only appended to meanwhile
+        for mark in marks:
+            if not mark.done.done():
+                mark.done.set_result(None)
+        if events:
+            self._on_committed(events)
 
     async def _isolate(self, batch: list[_Entry]) -> None:
         """One op at a time: the bad one goes to the dead letters, the rest go in."""
@@ -286,7 +358,7 @@ class WriteBehind:
             self._journal.done(batch[-1].n, nothing_pending=not self._pending)
             if self._pending and self._journal.oversized:
                 self._journal.compact([(e.n, e.op) for e in self._pending])
-        if not self._pending:
+        if not self._pending and not self._marks:
             self._empty.set()
         if any(e.op.events for e in batch):
             self._on_events()
@@ -317,6 +389,23 @@ class WriteBehind:
         self.last_error, self.last_error_at = reason, datetime.now(UTC)
         self._on_dead()
         self._committed([entry])
+
+
+class WriteBehindOutbox(OutboxStore):
+    """The outbox whose ``add`` (events with no change of their own: a worker up, a
+    queue alert) goes through the write-behind: journaled, written in its next batch
+    and so published from memory, not read back. Once the write-behind is closed (the
+    daemon's last steps) it writes them itself, as OutboxStore does."""
+
+    def __init__(self, db: Database, writes: WriteBehind) -> None:
+        super().__init__(db)
+        self._writes = writes
+
+    async def add(self, events: Sequence[OutboxMessage]) -> None:
+        if self._writes.closed:
+            await super().add(events)
+        else:
+            self._writes.put(EmitEvents(tuple(events)))
 
 
 def _describe(error: BaseException) -> str:

@@ -16,6 +16,7 @@ under their natural key are skipped, so nothing is written twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.models import AgentStateLog, Call, CallOffer, Outbox
 from gateway.store.records import NotFoundError, OutboxMessage
+from gateway.store.types import without_nul
 from gateway.store.write_ops import (
     AgentState,
     Answered,
@@ -80,8 +82,11 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: Table) -> Any:
     return insert(table).on_conflict_do_nothing(index_elements=["id"])
 
 
-async def write_batch(conn: AsyncConnection, ops: Sequence[WriteOp], *, careful: bool) -> None:
-    """Apply ``ops`` (in arrival order) in ``conn``'s transaction; raise on any failure."""
+async def write_batch(
+    conn: AsyncConnection, ops: Sequence[WriteOp], *, careful: bool
+) -> list[OutboxMessage]:
+    """Apply ``ops`` (in arrival order) in ``conn``'s transaction; raise on any failure.
+    Returns the events inserted, as stored (see :func:`insert_events`)."""
     opens = [op for op in ops if isinstance(op, OpenCall)]
     if opens:
         await conn.execute(
@@ -116,8 +121,7 @@ async def write_batch(conn: AsyncConnection, ops: Sequence[WriteOp], *, careful:
             [{"agent": s.agent, "state": s.state, "reason": s.reason, "at": s.at} for s in states],
         )
     events = [e for op in ops for e in op.events]
-    if events:
-        await insert_events(conn, events, careful=careful)
+    return await insert_events(conn, events, careful=careful) if events else []
 
 
 async def _updates(conn: AsyncConnection, ops: Sequence[WriteOp]) -> None:
@@ -228,9 +232,11 @@ async def _new_states(conn: AsyncConnection, states: list[AgentState]) -> list[A
 
 async def insert_events(
     conn: AsyncConnection, events: Sequence[OutboxMessage], *, careful: bool = False
-) -> None:
+) -> list[OutboxMessage]:
     """The outbox rows of ``events`` (in order), each subject numbered on from its
-    highest sequence, as gateway.store.outbox.add_events does for the ORM."""
+    highest sequence, as gateway.store.outbox.add_events does for the ORM. Returns the
+    rows inserted as a read would give them (position and sequence set, NULs replaced):
+    the events publisher takes them from memory (gateway/events/handoff.py)."""
     batch = list(events)
     if careful:
         ids = {e.id for e in batch}
@@ -238,7 +244,7 @@ async def insert_events(
         there = set((await conn.execute(query)).scalars().all())
         batch = [e for e in batch if e.id not in there]
         if not batch:
-            return
+            return []
     subjects = {e.subject for e in batch if e.subject is not None and not e.sequence}
     highest: dict[str, int] = {}
     if subjects:
@@ -248,7 +254,7 @@ async def insert_events(
             .group_by(OUTBOX.c.subject)
         )
         highest = {str(s): int(n or 0) for s, n in (await conn.execute(query)).all()}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in batch:
         sequence = e.sequence
         if not sequence and e.subject is not None:
@@ -257,4 +263,28 @@ async def insert_events(
             {"id": e.id, "type": e.type, "subject": e.subject, "queue": e.queue,
              "sequence": sequence, "payload": dict(e.payload), "created_at": e.created_at}
         )  # fmt: skip
-    await conn.execute(OUTBOX.insert(), rows)
+    result = await conn.execute(_INSERT_EVENTS, rows)
+    return [
+        replace(e, type=without_nul(e.type), subject=_nul_free(e.subject),
+                queue=_nul_free(e.queue), sequence=row["sequence"], position=position)
+        for e, row, position in zip(batch, rows, result.scalars().all(), strict=True)
+    ]  # fmt: skip
+
+
+# positions in the order of the rows (one multi-row INSERT ... RETURNING)
+_INSERT_EVENTS = OUTBOX.insert().returning(OUTBOX.c.position, sort_by_parameter_order=True)
+_MARK_PUBLISHED = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(bindparam("b_ids", expanding=True)), OUTBOX.c.published_at.is_(None))
+    .values(published_at=bindparam("b_at"))
+)
+
+
+def _nul_free(value: str | None) -> str | None:
+    return None if value is None else without_nul(value)
+
+
+async def mark_published(conn: AsyncConnection, marks: Sequence[tuple[list[Any], Any]]) -> None:
+    """Set ``published_at`` of the events of each ``(ids, at)`` still unpublished."""
+    for ids, published_at in marks:
+        await conn.execute(_MARK_PUBLISHED, {"b_ids": ids, "b_at": published_at})
