@@ -20,6 +20,7 @@ from gateway.events.catalogue import QueueKpi
 from gateway.ipc import protocol as p
 from gateway.settings import Action, AgentSettings, QueueSettings, RoutingSettings, Settings
 from gateway.supervisor.config import PoolConfig
+from gateway.supervisor.fleet import FILE_NAME as FLEET_FILE
 from gateway.supervisor.heartbeat import FILE_NAME as HEARTBEAT_FILE
 
 log = logging.getLogger(__name__)
@@ -167,8 +168,10 @@ def pool_config(settings: Settings, log_dir: Path) -> PoolConfig:
         address=settings.sip.worker_address,
         public_address=settings.sip.public_address or "",
         codecs=tuple(settings.sip.codecs),
+        orphan_timeout=w.orphan_timeout,
         log_dir=str(log_dir),
         python=sys.executable,
+        fleet_file=str(run_dir(settings) / FLEET_FILE),  # a restart adopts the workers
     )
 
 

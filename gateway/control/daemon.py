@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from collections.abc import Awaitable
 from pathlib import Path
@@ -63,6 +64,7 @@ from gateway.store.search import CallSearch
 from gateway.store.stats import StatsStore
 from gateway.store.wrapup import WrapupStore
 from gateway.store.write_behind import WriteBehind, WriteBehindOutbox
+from gateway.supervisor import fleet
 from gateway.supervisor.config import PoolEvent, WorkerDown, WorkerUp
 from gateway.supervisor.heartbeat import FILE_NAME as HEARTBEAT_FILE
 from gateway.supervisor.heartbeat import Heartbeat
@@ -91,6 +93,8 @@ class ControlPlane:
         s, loop = self.settings, asyncio.get_running_loop()
         self.edge = EdgeManager(build.edge_settings(s))  # an edge we adopt holds its port
         skip = set() if self.edge.inherited() is None else {preflight.EDGE_SIP}
+        fleet_file = build.run_dir(s) / fleet.FILE_NAME  # workers of a dead control plane
+        skip |= preflight.adopted_workers(fleet.adoptable(fleet.read(fleet_file), os.getpid()))
         preflight.check_ports(s, skip=skip)  # first: a taken port stops us before we touch anything
         rundir = build.run_dir(s)
         for path in (s.data_dir, rundir, s.recordings.directory, rundir / "logs"):

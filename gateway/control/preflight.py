@@ -127,6 +127,13 @@ def check(uses: Iterable[PortUse]) -> list[str]:
     return lines
 
 
+def adopted_workers(worker_ids: Iterable[str]) -> set[str]:
+    """The labels `skip` needs for workers that will be adopted: their SIP ports, and RTP
+    (the sample may fall in their ranges; their calls hold them)."""
+    labels = {f"worker {w} SIP" for w in worker_ids}
+    return labels | {"RTP"} if labels else labels
+
+
 def check_ports(settings: Settings, *, skip: Collection[str] = ()) -> None:
     """Raise `PortsUnavailable` unless every planned port can be bound right now; the
     ports labelled in `skip` (held by what will be adopted) are not tried."""

@@ -32,7 +32,14 @@ class PoolConfig:
     stable_after: float = 30.0
     command_timeout: float = 10.0
     start_timeout: float = 20.0
+    # <run_dir>/fleet.json (fleet.py): workers of a dead control plane named there are
+    # waited for (adopted) up to adopt_timeout instead of spawned; None: never adopt
+    fleet_file: str | None = None
+    adopt_timeout: float = 10.0
     drain_grace: float = 30.0
+    # A worker that loses its control plane keeps its calls this long, waiting to be
+    # adopted (gateway/sip/orphan.py); 0: it hangs up at once
+    orphan_timeout: float = 60.0
     log_level: int = 0  # pjsua2 log level inside workers
     log_dir: str | None = None  # worker stderr goes to <log_dir>/<id>.log (else inherited)
     python: str = sys.executable

@@ -20,6 +20,7 @@ from gateway.ipc import protocol as p
 from gateway.ipc.codec import Message, Notification, Request
 from gateway.ipc.errors import WorkerGone, worker_error
 from gateway.ipc.transport import Connection
+from gateway.supervisor.adopted import AdoptedWorker
 
 
 class WorkerState(enum.Enum):
@@ -44,7 +45,9 @@ class WorkerHandle:
         self.worker_id = worker_id
         self.spec = spec  # None for a remote worker that connected by itself
         self.state = WorkerState.DOWN
-        self.proc: asyncio.subprocess.Process | None = None
+        # an adopted worker (fleet.py) is no child of ours: watched through its pidfd
+        self.proc: asyncio.subprocess.Process | AdoptedWorker | None = None
+        self.adopting = False  # waiting for an orphaned worker's resumed hello
         self.conn: Connection | None = None
         self.hello: p.Hello | None = None
         self.pending: dict[int, asyncio.Future[p.Result]] = {}
@@ -67,7 +70,8 @@ class WorkerHandle:
         self.conn, self.hello = conn, hello
         self.state = WorkerState.UP
         self.capacity = p.Capacity(0, hello.max_legs, False)
-        self.up_event.set()
+        if not hello.resumed:  # a resumed worker is up once its snapshot is through
+            self.up_event.set()
 
     async def command(self, cmd: p.Command, timeout: float) -> dict[str, object]:
         """Run ``cmd``; the result data, or a ``WorkerError`` (``WorkerGone`` when the
@@ -111,11 +115,18 @@ class WorkerHandle:
                 self.legs.discard(event.leg)
             case p.LegStateChanged():
                 self.legs.add(event.leg)
+            case p.LegSnapshot():  # an adopted worker's legs and open recordings
+                self.legs.add(event.leg)
+                if event.recording:
+                    self.recordings[event.leg] = event.recording
             case p.RecordingClosed():
                 if self.recordings.get(event.leg) == event.path:
                     del self.recordings[event.leg]
             case p.Capacity():
                 self.capacity = event
+            case p.SnapshotDone():  # its load as the snapshot left it (Capacity follows)
+                self.capacity = p.Capacity(len(self.legs), self.capacity.max_legs, False)
+                self.up_event.set()
             case _:
                 pass
         return event

@@ -14,6 +14,14 @@ first; then the pool, in this order:
 3. re-homes the trunk registrations it held to another up worker,
 4. restarts it after a backoff (0.5 s doubling to 30 s; reset after a stable run).
 
+Adoption (issue 14): with ``fleet_file``, the pool writes which workers it runs
+(fleet.py) and, at start, adopts the workers of a dead control plane named there: it
+listens on their control port with their token and waits up to ``adopt_timeout`` for
+their resumed hellos instead of spawning them (one that does not come is killed and
+spawned anew). An adopted worker is up once its snapshot (``LegSnapshot``...
+``SnapshotDone``, passed on like any event) is through; it is no child of ours, so it is
+watched through its pidfd (adopted.py) and otherwise supervised like the others.
+
 Health: a ``ping`` every ``health_interval``; ``health_failures`` misses in a row
 and the worker is killed (then restarted as above). Nothing a worker does can raise
 into the control plane: every failure is a ``WorkerError`` (``gateway/ipc/errors.py``)
@@ -35,6 +43,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
 from typing import IO, Any
 
 from gateway.ipc import protocol as p
@@ -42,6 +51,8 @@ from gateway.ipc.codec import ProtocolError
 from gateway.ipc.errors import WorkerError, WorkerGone
 from gateway.ipc.transport import Connection, serve
 from gateway.logsafe import printable
+from gateway.supervisor import fleet
+from gateway.supervisor.adopted import AdoptedWorker
 from gateway.supervisor.children import watch_children
 from gateway.supervisor.config import (
     PoolCapacity,
@@ -79,6 +90,7 @@ class WorkerPool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._registrations: dict[str, tuple[p.Register, str | None]] = {}
         self._stopping = False
+        self._started = False  # the fleet file is written from then on
         self.control_port = 0
         for i in range(config.workers):
             spec = WorkerSpec(
@@ -91,14 +103,18 @@ class WorkerPool:
 
     # ----------------------------------------------------------------- public API
     async def start(self) -> None:
-        """Listen, spawn every worker, and return once all said hello (or raise)."""
-        self._server = await serve(
-            self._on_connection, self.config.control_host, self.config.control_port
-        )
+        """Listen, adopt or spawn every worker, and return once all said hello (or raise)."""
+        previous, adopt = self._adoptable()
+        port = self.config.control_port
+        if previous is not None and adopt:  # its port and token are the orphans'
+            port, self._token = previous.control_port, previous.token
+        self._server = await serve(self._on_connection, self.config.control_host, port)
         self.control_port = self._server.sockets[0].getsockname()[1]
         for h in self._handles.values():
-            await self._spawn(h)
+            if h.worker_id not in adopt or not self._adopt(h, adopt[h.worker_id]):
+                await self._spawn(h)
         self._spawn_task(self._health_loop())
+        await self._await_adopted()
         waits = [
             asyncio.wait_for(h.up_event.wait(), self.config.start_timeout)
             for h in self._handles.values()
@@ -108,6 +124,59 @@ class WorkerPool:
         except TimeoutError:
             down = [h.worker_id for h in self._handles.values() if h.state != WorkerState.UP]
             raise RuntimeError(f"workers did not start: {down}") from None
+        self._started = True
+        self._write_fleet()
+
+    # ----------------------------------------------------------------- adoption
+    def _fleet_path(self) -> Path | None:
+        return Path(self.config.fleet_file) if self.config.fleet_file else None
+
+    def _adoptable(self) -> tuple[fleet.Fleet | None, dict[str, int]]:
+        """The previous fleet file and the workers of it to adopt (worker id -> pid)."""
+        path = self._fleet_path()
+        previous = fleet.read(path) if path is not None else None
+        found = fleet.adoptable(previous, os.getpid())
+        return previous, {w: pid for w, pid in found.items() if w in self._handles}
+
+    def _adopt(self, h: WorkerHandle, pid: int) -> bool:
+        """Wait for orphaned worker `pid`'s resumed hello; False if it is gone already."""
+        try:
+            h.proc = AdoptedWorker(pid)
+        except ProcessLookupError:
+            return False
+        log.info("adopting worker %s (pid %d)", h.worker_id, pid)
+        h.state, h.adopting, h.spawned_at = WorkerState.STARTING, True, time.monotonic()
+        self._spawn_task(self._watch(h, h.proc))
+        return True
+
+    async def _await_adopted(self) -> None:
+        """Bounded: a worker that does not resume in time is killed (then spawned anew)."""
+        waiting = [h for h in self._handles.values() if h.adopting]
+        if not waiting:
+            return
+        await asyncio.wait(
+            [asyncio.ensure_future(h.up_event.wait()) for h in waiting],
+            timeout=self.config.adopt_timeout,
+        )
+        for h in waiting:
+            if not h.up_event.is_set() and h.proc is not None:
+                log.warning("worker %s did not resume within %.0f s: killing it",
+                            h.worker_id, self.config.adopt_timeout)  # fmt: skip
+                h.adopting = False
+                with contextlib.suppress(ProcessLookupError):
+                    h.proc.kill()  # its watch reports it down and spawns a new one
+
+    def _write_fleet(self) -> None:
+        path = self._fleet_path()
+        if path is None or not self._started or self._stopping:
+            return
+        pids = {h.worker_id: h.pid for h in self._handles.values() if h.spec is not None}
+        record = fleet.Fleet(os.getpid(), self.control_port, self._token,
+                             {w: pid for w, pid in pids.items() if pid is not None})  # fmt: skip
+        try:
+            fleet.write(path, record)
+        except OSError as exc:  # a restart could not adopt: worth a line, not a failure
+            log.error("cannot write the fleet file %s: %s", path, exc)
 
     async def command(
         self, worker_id: str, cmd: p.Command, timeout: float | None = None
@@ -223,6 +292,8 @@ class WorkerPool:
             ",".join(cfg.codecs),
             "--grace",
             str(cfg.drain_grace),
+            "--orphan-timeout",
+            str(cfg.orphan_timeout),
             "--log-level",
             str(cfg.log_level),
         ]
@@ -251,7 +322,9 @@ class WorkerPool:
             stderr.close()
         self._spawn_task(self._watch(h, h.proc))
 
-    async def _watch(self, h: WorkerHandle, proc: asyncio.subprocess.Process) -> None:
+    async def _watch(
+        self, h: WorkerHandle, proc: asyncio.subprocess.Process | AdoptedWorker
+    ) -> None:
         code = await proc.wait()
         self._worker_lost(h, code)
         if self._stopping or h.spec is None:
@@ -333,8 +406,15 @@ class WorkerPool:
             log.warning("duplicate worker id %s from %s", printable(hello.worker_id), conn.peer)
             await conn.close()
             return
+        if hello.resumed != h.adopting:  # only the orphans we wait for resume; no others
+            log.warning("refused worker %s: %s", h.worker_id,
+                        "resumed unasked" if hello.resumed else "new while adopting")  # fmt: skip
+            await conn.close()
+            return
+        h.adopting = False
         await conn.send(p.Welcome(p.PROTOCOL_VERSION))
         h.attach(conn, hello)
+        self._write_fleet()
         self._publish(
             h.worker_id,
             WorkerUp(h.worker_id, hello.sip_address, hello.sip_port, hello.pid, hello.max_legs),
