@@ -52,7 +52,7 @@ from acd.callback_events import (
     CallbackRescheduled,
 )
 from acd.engine_views import AgentView, CallView, agent_view, call_view
-from acd.errors import ClockError
+from acd.errors import ClockError, InvalidTransitionError
 from acd.kpi import QueueKpis
 from acd.matcher import Matcher
 from acd.model import EngineSettings
@@ -98,6 +98,7 @@ class Engine:
             ev.OfferFailed: self._offer_failed,
             ev.ConversationEnded: self._conversation_ended,
             ev.DirectCallAnswered: self._direct_answered,
+            ev.ConversationAdopted: self._conversation_adopted,
             ev.Tick: lambda e, now: None,
             CallbackRequested: desk.requested,
             CallbackQueued: desk.queued,
@@ -307,6 +308,29 @@ class Engine:
             return  # the engine already withdrew this offer
         agent = self._roster.agents[e.agent_id]
         self._matcher.offer_ended(call, agent, now, reason=None, failed=True)
+
+    def _conversation_adopted(self, e: ev.ConversationAdopted, now: float) -> None:
+        """Straight into conversation, through the usual transitions (offer, answer) but
+        never the line; one AgentStateChanged (old -> on-call, "adopted") for the steps."""
+        a, q = self._roster.agent(e.agent_id), self._roster.queue(e.queue_id)
+        old, mark = a.state, len(self._out)
+        if e.call_id in self._calls.calls:
+            raise InvalidTransitionError(f"call {e.call_id!r} already in the ACD")
+        if a.state is _AS.LOGGED_OUT:
+            self._roster.login(a, now)
+        if a.state is not _AS.AVAILABLE:
+            raise InvalidTransitionError(f"agent {e.agent_id!r} is {a.state.value}")
+        call = self._calls.arrive(ev.CallArrived(e.call_id, e.queue_id, e.priority,
+                                                 arrival_time=e.arrival_time), now)  # fmt: skip
+        call.queue = q
+        self._calls.to(call, _CT.ENQUEUE)
+        self._calls.to(call, _CT.OFFER)
+        self._roster.to(a, _AT.OFFER, now)
+        self._roster.connect(a, call.call_id, q, now)
+        self._calls.to(call, _CT.ANSWER)
+        call.agent_id, call.answered_at = a.agent_id, now
+        del self._out[mark:]
+        self._out.append(cmd.AgentStateChanged(a.agent_id, old, a.state, "adopted"))
 
     def _direct_answered(self, e: ev.DirectCallAnswered, now: float) -> None:
         """Through the usual transitions (unpause, offer, answer) but without a call in the

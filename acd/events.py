@@ -163,6 +163,24 @@ class ConversationEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationAdopted:
+    """A conversation that was already going on when the gateway (re)started: `agent_id`
+    talks with the caller of `call_id` in `queue_id`. The agent is on call from now (logged
+    in first if needed); the call never waits in the line (gateway/control/adoption.py)."""
+
+    call_id: str
+    queue_id: str
+    agent_id: str
+    priority: int = 0
+    arrival_time: float | None = None
+
+    def __post_init__(self) -> None:
+        _need(self.call_id, "call_id")
+        _need(self.queue_id, "queue_id")
+        _need(self.agent_id, "agent_id")
+
+
+@dataclass(frozen=True, slots=True)
 class DirectCallAnswered:
     """`agent_id` answered `call_id` outside the line (a transfer's target): it is on
     call from now, and `ConversationEnded(call_id)` ends it into `queue_id`'s wrap-up
@@ -203,6 +221,7 @@ Event = (
     | OfferFailed
     | ConversationEnded
     | DirectCallAnswered
+    | ConversationAdopted
     | Tick
     | CallbackRequested
     | CallbackQueued

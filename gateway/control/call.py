@@ -91,10 +91,13 @@ class CallHost(Protocol):
 
 
 class Call:
-    def __init__(self, session: CallSession, host: CallHost) -> None:
+    def __init__(
+        self, session: CallSession, host: CallHost, arrival: ev.CallArrived | None = None
+    ) -> None:
         self.session = session
         self._host = host
-        self._arrival: ev.CallArrived | None = None  # for the ACD once the caller confirms
+        # for the ACD once the caller confirms (given: a call adopted before its ACK)
+        self._arrival: ev.CallArrived | None = arrival
 
     @property
     def call_id(self) -> str:

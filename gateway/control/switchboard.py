@@ -41,7 +41,7 @@ from acd import events as ev
 from acd.callback_events import CallbackKept, CallbackRemoved
 from acd.engine import Engine
 from acd.errors import AcdError
-from gateway.control import call_events
+from gateway.control import adoption, call_events, session_note
 from gateway.control import effects as fx
 from gateway.control.agent_times import AgentTimes
 from gateway.control.announcements import PromptSet
@@ -51,7 +51,7 @@ from gateway.control.caller_name import display_name
 from gateway.control.clock import Instant
 from gateway.control.flow_settings import FlowSettings
 from gateway.control.hold_desk import InCallDesk
-from gateway.control.phases import Trigger, advance
+from gateway.control.phases import LIVE, Phase, Trigger, advance
 from gateway.control.session import CallSession
 from gateway.control.transfer import TransferDesk, TransferSettings
 from gateway.control.wrapups import Wrapups
@@ -130,6 +130,8 @@ class Switchboard:
         self.callbacks = CallbackDesk(self)  # queued callbacks (callback_desk.py)
         self.incall = InCallDesk(self, settings.pci_codes)  # hold, monitor, PCI (hold_desk.py)
         self.transfers.unhold = lambda call: self.incall.resume(call, "api", "transfer")
+        self._noted: dict[str, Phase] = {}  # the phase of each call's last Annotate
+        self._snapshots: dict[str, list[p.LegSnapshot]] = {}  # by worker, until SnapshotDone
 
     # ------------------------------------------------------------------ the doors
     def worker_event(self, worker_id: str, event: p.Event, now: Instant) -> list[fx.Effect]:
@@ -140,6 +142,8 @@ class Switchboard:
     ) -> list[fx.Effect]:
         def route() -> None:
             call = self.calls.by_call(call_id)
+            if isinstance(command, p.Annotate):  # a note is only for a restart: no call flow
+                return
             if call is None or self.incall.command_failed(call, command, error):
                 return
             if not self.transfers.command_failed(call, command, error):
@@ -193,6 +197,7 @@ class Switchboard:
                 continue
             for command in commands:
                 self._on_acd_command(command)
+        self._annotate()
         effects = self._effects + self._closing
         self._effects, self._closing = [], []
         return effects
@@ -230,6 +235,38 @@ class Switchboard:
         complete, wrapup = self._agent_times.finalised(call.session)
         notes = self.wrapups.take(call.call_id) if complete else ()
         self.emit(call.close_record(complete=complete, wrapup=wrapup, notes=notes), closing=True)
+
+    # ------------------------------------------------------------------ adoption
+    def _annotate(self) -> None:
+        """One Annotate per phase change of a live call: the worker keeps the session
+        with the caller's leg for a control plane that adopts it (session_note.py)."""
+        for s in self.calls.sessions():
+            if self._noted.get(s.call_id) is not s.phase and s.caller_leg and s.phase in LIVE:
+                self._noted[s.call_id] = s.phase
+                note = session_note.to_note(s, self._now.mono)
+                self.emit(fx.Send(s.call_id, s.worker_id, p.Annotate(s.caller_leg, note)))
+        if len(self._noted) > len(self.calls):
+            self._noted = {k: v for k, v in self._noted.items() if self.calls.by_call(k)}
+
+    def _adopt(self, worker_id: str, snapshots: list[p.LegSnapshot]) -> None:
+        """A resumed worker's calls, rebuilt (adoption.py), then its replayed events."""
+        music = lambda queue: str(self.prompts.path(self.settings.media_for(queue).music))
+        done = adoption.rebuild(worker_id, snapshots, self._now, music)
+        for a in done.calls:
+            call = Call(a.session, self, a.arrival)
+            self.calls.add(call)
+            for leg in a.session.agent_legs:
+                self.calls.bind_leg(leg, call)
+            if a.noted is not None:  # the worker has that note: a new one only if it moved
+                self._noted[call.call_id] = a.noted
+        for call_id, command in done.commands:
+            self.emit(fx.Send(call_id or "", worker_id, command))
+        self._acd_inbox.extend(done.acd)
+        log.warning(
+            "worker %s adopted: %d legs, %d calls continue, %d back in line, %d awaiting "
+            "the ACK, %d ended", worker_id, len(snapshots), done.count("continued"),
+            done.count("requeued"), done.count("confirming"), done.count("finished"),
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ dispatch
     def _fire_timers(self) -> None:
@@ -290,6 +327,10 @@ class Switchboard:
                 self.incall.capacity(worker_id, event)  # and so does a supervisor
             case p.RegistrationState():
                 pass  # the trunks' business
+            case p.LegSnapshot():  # a resumed worker's legs, then SnapshotDone (adoption.py)
+                self._snapshots.setdefault(worker_id, []).append(event)
+            case p.SnapshotDone():
+                self._adopt(worker_id, self._snapshots.pop(worker_id, []))
 
     def _on_acd_command(self, command: cmd.Command) -> None:
         if isinstance(command, cmd.AgentStateChanged):
