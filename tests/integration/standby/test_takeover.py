@@ -18,40 +18,24 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 from gateway.control.standby import EXIT_LOCK_LOST, holder_name
+
+# `gw`: the PostgreSQL gateway test's gateway (one worker, one queue, alice, DID)
+from tests.integration.postgres.test_gateway_on_postgres import DID, gw  # noqa: F401
 from tests.integration.standby.conftest import connection, lock_backend, wait_for_lock
 from tests.support.gateway_env import REPO, Gateway, start_phone
 from tests.support.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
-DID = "+15550100100"
-ROUTING: dict[str, Any] = {
-    "region": "US",
-    "dids": [{"number": DID, "queue": "sales"}],
-    "queues": {"sales": {"ring_timeout": 10, "wrapup": 1, "announcements": {"every": None}}},
-    "agents": {"alice": {"password": "alice-pw", "queues": ["sales"]}},
-}
 TAKEOVER_BOUND_S = 30.0
 TALK_MS = 8000  # the call talking across the takeover
-
-
-@pytest.fixture
-async def active(tmp_path: Path, pg_url: str) -> AsyncIterator[Gateway]:
-    gateway = Gateway(tmp_path, ROUTING, workers=1, overrides={"database": {"url": pg_url}})
-    await gateway.start()
-    try:
-        yield gateway
-    finally:
-        await gateway.stop()  # after the SIGKILL: only the carrier's registrar is left
 
 
 async def start_standby(a: Gateway) -> Gateway:
@@ -69,9 +53,9 @@ async def start_standby(a: Gateway) -> Gateway:
     return b
 
 
-def holder(gw: Gateway) -> str:
-    assert gw.proc is not None
-    return holder_name(gw.proc.pid, socket.gethostname())
+def holder(gateway: Gateway) -> str:
+    assert gateway.proc is not None
+    return holder_name(gateway.proc.pid, socket.gethostname())
 
 
 def bound_sockets(pid: int) -> set[int]:
@@ -91,9 +75,11 @@ def bound_sockets(pid: int) -> set[int]:
 
 
 async def test_a_standby_waits_takes_over_answers_calls_and_stops_when_its_lock_is_lost(
-    active: Gateway, pg: asyncpg.Connection, pg_url: str
+    gw: Gateway,  # noqa: F811 - the imported fixture
+    pg: asyncpg.Connection,
+    pg_url: str,
 ) -> None:
-    a = active
+    a = gw
     assert a.proc is not None
     phone = await start_phone(a, "alice", tone=1000, answer_after=0.3)
     b = await start_standby(a)
@@ -152,18 +138,18 @@ async def test_a_standby_waits_takes_over_answers_calls_and_stops_when_its_lock_
         await b.api.aclose()
 
 
-async def available(gw: Gateway) -> bool:
-    return await gw.agent_state("alice") == "available"
+async def available(gateway: Gateway) -> bool:
+    return await gateway.agent_state("alice") == "available"
 
 
-async def connected(gw: Gateway) -> bool:
-    return any(c["state"] == "connected" for c in await gw.get("/calls"))
+async def connected(gateway: Gateway) -> bool:
+    return any(c["state"] == "connected" for c in await gateway.get("/calls"))
 
 
-async def running(gw: Gateway) -> bool:
+async def running(gateway: Gateway) -> bool:
     """Serving: edge, database and worker up (not "ok": an adopted worker does not
     report the trunk's registration again, so /health stays "degraded" until it does)."""
     with contextlib.suppress(httpx.HTTPError):
-        h = (await gw.api.get("/health")).json()  # 503 while "degraded"
+        h = (await gateway.api.get("/health")).json()  # 503 while "degraded"
         return bool(h["edge_up"] and h["database_ok"] and h["workers"]["up"] == 1)
     return False
