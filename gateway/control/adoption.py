@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from acd import events as ev
+from acd.states import AgentState
 from gateway.control.clock import Instant
 from gateway.control.phases import Phase
 from gateway.control.session import AgentLegState, CallSession, Role
@@ -70,6 +71,23 @@ class Rebuild:
 
     def count(self, outcome: str) -> int:
         return sum(1 for a in self.calls if a.outcome == outcome)
+
+
+def restored_agents(
+    last: Mapping[str, tuple[str, str | None]], states: Mapping[str, AgentState]
+) -> list[ev.Event]:
+    """After an adoption, the agents whose last state row (`last`: agent -> (state,
+    reason), written by the old control plane) says paused are paused again, logged in
+    first if they are logged out now (presence then leaves them be); one in an adopted
+    conversation is paused when it ends (a deferred pause). The rest is presence's."""
+    out: list[ev.Event] = []
+    for agent, (state, reason) in sorted(last.items()):
+        if state != AgentState.PAUSED.value or agent not in states:
+            continue
+        if states[agent] is AgentState.LOGGED_OUT:
+            out.append(ev.AgentLogin(agent))
+        out.append(ev.AgentPause(agent, reason or "break"))
+    return out
 
 
 def arrival_mono(s: CallSession, now: Instant) -> float:

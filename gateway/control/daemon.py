@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -27,7 +28,7 @@ from gateway.api.app import create_app
 from gateway.api.v1.desktop import DesktopState
 from gateway.api.v1.qa import QaState
 from gateway.auth import Authenticator
-from gateway.control import build, preflight
+from gateway.control import adoption, build, preflight
 from gateway.control.alerts import AlertTracker
 from gateway.control.announcements import PromptSet
 from gateway.control.api_facade import ApiFacade
@@ -198,8 +199,13 @@ class ControlPlane:
             events=self.events,
         )
 
+        last_states = await self._last_agent_states(clock.now().wall)  # the old plane's
         await self.pool.start()
         log.info("%d workers up", len(self.pool.workers()))
+        if self.pool.adopted:  # agents paused before the loss stay paused (adoption.py)
+            views = {a: engine.agent(a).state for a in engine.agent_ids()}
+            for event in adoption.restored_agents(last_states, views):
+                self.calls.feed(event)
         board.callbacks.workers = lambda: [w.worker_id for w in self.pool.workers()
                                            if w.state == "up"]  # fmt: skip
         pending = await self.calls.callbacks.active(clock.now().wall)  # docs/callback.md
@@ -302,6 +308,15 @@ class ControlPlane:
     async def _worker_state(self, worker_id: str, state: str) -> None:
         with contextlib.suppress(Exception):
             await self.edge.set_worker_state(worker_id, state)
+
+    async def _last_agent_states(self, now: datetime) -> dict[str, tuple[str, str | None]]:
+        """Each agent's last state row of the past day (agent -> (state, reason))."""
+        last: dict[str, tuple[str, str | None]] = {}
+        for agent in self.settings.routing.agents:
+            rows = await self.cdr.agent_states(agent, since=now - timedelta(days=1))
+            if rows:
+                last[agent] = (rows[-1].state, rows[-1].reason)
+        return last
 
     async def _registered_users(self, users: list[str]) -> set[str]:
         return await self.edge.registered_users() & set(users)

@@ -91,6 +91,7 @@ class WorkerPool:
         self._registrations: dict[str, tuple[p.Register, str | None]] = {}
         self._stopping = False
         self._started = False  # the fleet file is written from then on
+        self.adopted: set[str] = set()  # the workers that resumed with us at start
         self.control_port = 0
         for i in range(config.workers):
             spec = WorkerSpec(
@@ -411,6 +412,8 @@ class WorkerPool:
                         "resumed unasked" if hello.resumed else "new while adopting")  # fmt: skip
             await conn.close()
             return
+        if hello.resumed:
+            self.adopted.add(h.worker_id)
         h.adopting = False
         await conn.send(p.Welcome(p.PROTOCOL_VERSION))
         h.attach(conn, hello)

@@ -14,6 +14,7 @@ from acd.engine import Engine
 from acd.errors import InvalidTransitionError
 from acd.model import AgentConfig, QueueConfig
 from acd.states import AgentState
+from gateway.control import adoption
 from gateway.control import effects as fx
 from gateway.control.clock import Instant
 from gateway.control.phases import Phase
@@ -195,3 +196,21 @@ def test_the_acd_learns_an_adopted_conversation() -> None:
     engine.handle(ev.ConversationEnded("c1"), 9.0)
     assert engine.agent("a").state is AgentState.WRAP_UP
     assert engine.next_deadline() == 14.0
+
+
+async def test_agents_paused_before_the_loss_are_paused_again(rig: Rig) -> None:
+    rig.login("alice")
+    rig.driver.feed(ev.AgentPause("alice", "lunch"))
+    await rig.settle()
+    since = rig.clock.now().wall - timedelta(days=1)
+    (*_, last) = await rig.cdr.agent_states("alice", since=since)  # what the daemon reads
+    assert (last.state, last.reason) == ("paused", "lunch")
+    restored = adoption.restored_agents(
+        {"alice": (last.state, last.reason), "bob": ("paused", None), "carol": ("available", None),
+         "dave": ("paused", "break")},
+        {"alice": AgentState.LOGGED_OUT, "bob": AgentState.ON_CALL, "carol": AgentState.LOGGED_OUT},
+    )  # fmt: skip
+    # alice logged in and paused; bob, in an adopted conversation, once it ends; carol is
+    # presence's; dave is no agent of this configuration any more
+    assert restored == [ev.AgentLogin("alice"), ev.AgentPause("alice", "lunch"),
+                        ev.AgentPause("bob", "break")]  # fmt: skip

@@ -135,7 +135,7 @@ async def test_a_new_pool_adopts_the_orphans_and_supervises_them(
     second = WorkerPool(config(tmp_path, fake_python), seen.append)
     pools.append(second)
     await second.start()  # returns once both snapshots are through
-    assert second.control_port == orphaned.control_port
+    assert second.control_port == orphaned.control_port and second.adopted == {"w1", "w2"}
     assert {w.worker_id: (w.pid, w.state) for w in second.workers()} == {
         w: (pid, "up") for w, pid in pids.items()}  # fmt: skip
     kinds = [(e.worker_id, type(e.event).__name__) for e in seen if e.worker_id == "w1"]
