@@ -83,6 +83,10 @@ class Accounts:
         acc = self._registered.get(c.account)
         if acc is not None:
             acc.modify(cfg)
+            # A modify with unchanged settings sends nothing, so no registration state would
+            # follow: a control plane that adopted this worker (or re-sent the command) must
+            # hear the account's state, so REGISTER now.
+            acc.setRegistration(True)
             return True
         if len(self._registered) >= self._cfg.max_registrations:
             raise CapacityExceeded(self._cfg.worker_id, "too many registrations on this worker")

@@ -63,10 +63,10 @@ async def relaunch(gw: Gateway) -> float:
     )  # fmt: skip
 
     async def running() -> bool:
-        # not "ok": the trunk's registration is not reported again by an adopted worker
+        # "ok" includes the trunk's registration, re-sent to the adopted worker that holds it
         with contextlib.suppress(httpx.HTTPError):
             h = (await gw.api.get("/health")).json()
-            return bool(h["edge_up"] and h["database_ok"] and h["workers"]["up"] == 2)
+            return bool(h["status"] == "ok" and h["workers"]["up"] == 2)
         return False
 
     await gw.wait_for("the new control plane running", running, timeout=40)
