@@ -59,6 +59,14 @@ _END_OFFER = (
     .where(*_OFFER_KEY)
     .values(result=bindparam("b_result"), ended_at=bindparam("b_at"), sip_code=bindparam("b_code"))
 )
+# A call's record closing ends its offers still open as cancelled: offers whose end was
+# never handed over (a control plane that died while they rang: its successor knows the
+# call from the worker's note, not the offer's key) must not ring forever in the store.
+_CANCEL_OPEN_OFFERS = (
+    update(OFFERS)
+    .where(OFFERS.c.call_id == bindparam("b_id"), OFFERS.c.ended_at.is_(None))
+    .values(result="cancelled", ended_at=bindparam("b_ended_at"))
+)
 _ANSWER = (
     update(CALLS)
     .where(CALLS.c.id == bindparam("b_id"))
@@ -166,7 +174,9 @@ async def _updates(conn: AsyncConnection, ops: Sequence[WriteOp]) -> None:
         if rows:
             await conn.execute(statement, rows)
     if closes:
-        await conn.execute(_CLOSE, await _close_rows(conn, closes))
+        rows = await _close_rows(conn, closes)
+        await conn.execute(_CLOSE, rows)
+        await conn.execute(_CANCEL_OPEN_OFFERS, rows)
 
 
 async def _all_calls_exist(conn: AsyncConnection, ids: set[Any]) -> None:

@@ -214,6 +214,28 @@ async def test_close_without_the_calls_earlier_writes_reads_the_durations(db: Da
         await writer.close(1)
 
 
+async def test_a_closing_record_cancels_the_offers_whose_end_never_came(db: Database) -> None:
+    """A control plane that died while an offer rang: its successor closes the call (it
+    knows it from the worker's note) but never saw the offer, which must not stay open."""
+    call_id = uuid.uuid4()
+    life = call_life(call_id)
+    first = WriteBehind(db)
+    for op in life[:3]:  # arrived, overflowed, bob's phone rings; then the process dies
+        first.put(op)
+    await first.start()
+    await first.drained()
+    second = WriteBehind(db)
+    second.put(wo.StartOffer(call_id, "alice", at(30), queue="support"))
+    second.put(wo.Answered(call_id, "alice", at(31), offered_at=at(30)))
+    second.put(life[-1])
+    await second.start()
+    await second.drained()
+    offers = {(o.agent, o.result, o.ended_at) for o in await CdrStore(db).offers(call_id)}
+    assert offers == {("bob", "cancelled", at(80)), ("alice", "answered", at(31))}
+    for writer in (first, second):
+        await writer.close(1)
+
+
 async def test_pending_count_and_age_show_until_written(db: Database) -> None:
     now = [100.0]
     writer = WriteBehind(db, monotonic=lambda: now[0])
