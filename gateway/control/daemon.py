@@ -206,6 +206,14 @@ class ControlPlane:
             views = {a: engine.agent(a).state for a in engine.agent_ids()}
             for event in adoption.restored_agents(last_states, views):
                 self.calls.feed(event)
+            logged_out = {a for a, (state, _) in last_states.items() if state == "logged-out"}
+            try:
+                registered = await self._registered_users(list(s.routing.agents))
+            except Exception as exc:  # noqa: BLE001 - the edge's RPC: presence decides then
+                log.warning("registrations not read after adoption: %s", exc)
+                registered = set()
+            if kept := self.presence.keep_logged_out(logged_out, registered):
+                log.info("agents logged out before the restart stay out: %s", sorted(kept))
         board.callbacks.workers = lambda: [w.worker_id for w in self.pool.workers()
                                            if w.state == "up"]  # fmt: skip
         pending = await self.calls.callbacks.active(clock.now().wall)  # docs/callback.md

@@ -79,6 +79,15 @@ class Presence:
         self._acd.feed(ev.WrapUpDone(agent_id))
 
     # ------------------------------------------------------------------ registrations
+    def keep_logged_out(self, agents: set[str], registered: set[str]) -> set[str]:
+        """After adopting a dead control plane's calls: the agents it had logged out while
+        their phones were registered (with auto-login, only an API logout does that) stay
+        logged out, as if this process had seen the logout. Returns those agents."""
+        kept = {a for a in agents & registered if self._auto.get(a)}
+        self.registered |= kept
+        self._manual_out |= kept
+        return kept
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._poll())
 
