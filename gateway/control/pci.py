@@ -60,6 +60,12 @@ class PciState:
         span.end = round(max(span.start, offset), 3)
         return span
 
+    def carry_over(self, end_offset: float, segment: int, at: datetime) -> PauseSpan:
+        """A transfer opened `segment` while paused: the span ends with the old segment's
+        files (at `end_offset`) and goes on from 0 in the new segment's, by the same user."""
+        by = self.resume(end_offset).by
+        return self.pause(0.0, by, at, segment)
+
     def close(self, offset: float) -> None:
         """The call ended while paused: the span ends with the recording."""
         if self.paused:

@@ -54,7 +54,7 @@ from gateway.control.transfer_model import (
     TargetKind,
     Transfer,
 )
-from gateway.control.transfer_segments import open_segment
+from gateway.control.transfer_segments import current_segment, offset_into, open_segment
 from gateway.events import catalogue as ce
 from gateway.ipc import protocol as p
 from gateway.ipc.errors import WorkerError
@@ -460,6 +460,12 @@ class TransferDesk:
         )  # fmt: skip
         for name, path in files:  # the worker closes the caller's previous file itself
             self._send(s, p.RecordStart(leg=name, path=path))
+        if files and s.pci.paused:  # a PCI pause goes on in the new segment's files
+            now, old = self.host.now.wall, s.pci.spans[-1].segment
+            end = offset_into(s.answered_at, s.segments, old, now)
+            s.pci.carry_over(end, current_segment(s.segments), now)
+            for name, _ in files:
+                self._send(s, p.RecordPause(leg=name))
 
     def _target_ended(self, call: Call, t: Transfer, code: int) -> None:
         s = call.session

@@ -245,3 +245,38 @@ def test_retention_deletes_every_segment_with_its_call_folder(tmp_path: Path) ->
     now = datetime(2026, 3, 1, tzinfo=UTC)
     assert sweep(tmp_path, 30, now) == [folder]
     assert not folder.exists() and kept.is_dir()  # a legal hold keeps all its segments
+
+
+async def test_a_pci_pause_running_at_the_transfer_goes_on_in_the_new_segment(rig: Rig) -> None:
+    rig.driver.feed(ev.AddAgent(AgentConfig("bob", queues=())))
+    rig.login()
+    rig.incoming("+15550100100")
+    await rig.settle()
+    s, dial = answered_call(rig)
+    alice = str(dial.leg)
+    rig.login("bob")
+    call = rig.board.calls.by_call(s.call_id)
+    assert call is not None
+    rig.step(2.0)
+    rig.driver.act(lambda: rig.board.incall.pause_recording(call, "api", "sue"))
+    await rig.settle()
+    TransferService(rig.driver).start(s.call_id, Request(Flow.BLIND, Target.parse("agent", "bob")))
+    await rig.settle()
+    bob = str(rig.pool.of(p.Dial)[-1].leg)
+    rig.step(3.0)
+    rig.pool.sent.clear()
+    rig.leg(alice, L.DISCONNECTED)
+    rig.leg(bob, L.CONFIRMED)
+    await rig.settle()
+    # segment 2's recorders start, then are paused at once: the card number stays out
+    sent = [c for _, c in rig.pool.sent if isinstance(c, p.RecordStart | p.RecordPause)]
+    assert [type(c).__name__ for c in sent] == [
+        "RecordStart", "RecordStart", "RecordPause", "RecordPause",
+    ]  # fmt: skip
+    assert {c.leg for c in sent if isinstance(c, p.RecordPause)} == {CALLER, bob}
+    one, two = s.pci.spans
+    assert (one.segment, one.start, one.end, one.by) == (1, 2.0, 5.0, "sue")
+    assert (two.segment, two.start, two.end, two.by) == (2, 0.0, None, "sue")
+    rig.step(1.5)
+    rig.driver.act(lambda: rig.board.incall.resume_recording(call, "api", "sue"))
+    assert (two.start, two.end) == (0.0, 1.5)
