@@ -90,9 +90,10 @@ class Segment(BaseModel):
     agent: str | None = Field(description="that segment's agent (a number for an external one)")
     started_at: str | None = Field(description="when the caller was connected (ISO 8601)")
     transfer_id: str | None = Field(description="the transfer that began it; null for the first")
-    recording_caller: str | None
-    recording_agent: str | None
-    recording_stereo: str | None = Field(description="caller left, that segment's agent right")
+    # where the files are: read to make `audio_url`, never returned (no file paths in the API)
+    recording_caller: str | None = Field(None, exclude=True)
+    recording_agent: str | None = Field(None, exclude=True)
+    recording_stereo: str | None = Field(None, exclude=True)
     audio_url: str | None = Field(
         None, description="GET it for the segment's audio (Range as the call's recording)"
     )

@@ -150,7 +150,7 @@ async def test_blind_api_transfer_to_a_queue_reaches_baresip_with_the_callers_to
     async def two_segments() -> dict[str, Any] | None:  # carol's answer opened segment 2
         call: dict[str, Any] = await gw.get(f"/api/v1/calls/{call_id}")
         segments = call["segments"] or []
-        done = call["ended_at"] and all(seg["recording_stereo"] for seg in segments)
+        done = call["ended_at"] and all(seg["sha256"] for seg in segments)
         return call if done and len(segments) == 2 else None
 
     call = await gw.wait_for("segment 2 of the re-queued call", two_segments, timeout=15)

@@ -57,7 +57,7 @@ async def test_a_blind_transfer_records_each_segment_in_its_own_stereo_file(
 
     async def closed() -> dict[str, Any] | None:
         call: dict[str, Any] = await gw.get(f"/api/v1/calls/{call_id}")
-        done = call["ended_at"] and all(s["recording_stereo"] for s in call["segments"])
+        done = call["ended_at"] and all(s["sha256"] for s in call["segments"])
         return call if done and call["segments"] else None
 
     call = await gw.wait_for("both segments' stereo files", closed, timeout=15)
@@ -69,11 +69,14 @@ async def test_a_blind_transfer_records_each_segment_in_its_own_stereo_file(
     assert one["initial_call_id"] == two["initial_call_id"] == call_id
     assert call["agent"] == "alice"  # one record per visit: who answered it first
     (cdr,) = await gw.cdr(1)
-    # segment 1 is the call's own file, where it always was; segment 2 beside it
-    assert one["recording_stereo"] == cdr["recording_stereo"]
-    first, second = Path(one["recording_stereo"]), Path(two["recording_stereo"])
-    assert second == first.parent / "segment-2" / "stereo.wav"
+    # segment 1 is the call's own file, where it always was; segment 2 beside it, each
+    # served by its audio_url (the API names no paths)
+    first = Path(cdr["recording_stereo"])
+    second = first.parent / "segment-2" / "stereo.wav"
     assert first.is_file() and second.is_file()
+    for seg, path in ((one, first), (two, second)):
+        served = await gw.api.get(seg["audio_url"])
+        assert served.status_code == 200 and served.content == path.read_bytes()
     channels_hear(str(second), CALLER_HZ, AGENT_HZ)  # the caller's 440 Hz, bob's tone
     audio, _ = read_channels(str(first))
     assert audio.shape[1] == 2 and len(audio) > 0  # alice's short segment, ended by the transfer

@@ -51,6 +51,9 @@ async def test_the_call_lists_each_segment_with_its_audio_length_and_checksum(
     one, two = r.json()["segments"]
     assert one["audio_url"] == f"/api/v1/calls/{call_id}/recording"
     assert two["audio_url"] == f"/api/v1/calls/{call_id}/recording?segment=2"
+    for seg in (one, two):  # no file paths in the API (docs/api.md)
+        assert not {"recording_caller", "recording_agent", "recording_stereo"} & set(seg)
+        assert all("path" not in f for f in seg["files"])
     assert (one["duration_seconds"], two["duration_seconds"]) == (3.5, 7.0)
     assert (one["sha256"], two["sha256"]) == ("a" * 64, "b" * 64)
     assert two["files"][0]["role"] == "stereo" and two["agent"] == "bob"
