@@ -120,7 +120,7 @@ class Call(Base):
     recording_pauses: Mapped[list[Any] | None] = mapped_column(JSONType)
     # one row per agent connection after a transfer (docs/transfer.md); null: never transferred
     segments: Mapped[list[Any] | None] = mapped_column(JSONType)
-    # every agent's wrap-up ({agent, code, notes, at}), a transfer's target's too (0016)
+    # every agent's wrap-up ({agent, code, notes, at}), a transfer's target's too (0012)
     wrapups: Mapped[list[Any] | None] = mapped_column(JSONType)
 
 

@@ -1,7 +1,7 @@
 """The agent desktop's reads and writes of call records: a call's wrap-up (code and
 notes, who and when) and a caller's history for the screen-pop.
 
-The wrap-up columns (migrations 0008 and 0016) belong to this module alone: the write-behind
+The wrap-up columns (migrations 0008 and 0012) belong to this module alone: the write-behind
 never touches them, so a wrap-up saved while the call is still being written is not
 overwritten. Each agent that took the call (the first, and a transfer's target) has
 its own wrap-up. Whether an agent may write a call is decided by the caller of `save`

@@ -1,7 +1,7 @@
 """calls.wrapups: every agent's wrap-up of a call (a transfer's target posts its own)
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0012
+Revises: 0011
 Created: 2026-12-02
 
 A plain ADD COLUMN (no table rewrite on either backend): a JSON list of
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0016"
-down_revision = "0015"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
