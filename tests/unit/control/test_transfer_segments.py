@@ -14,6 +14,7 @@ from acd.model import AgentConfig
 from gateway.control.recording import FinishedRecordings
 from gateway.control.retention import LEGAL_HOLD, sweep
 from gateway.control.segment_recordings import finish_segments, ready_events
+from gateway.control.session import CallSession
 from gateway.control.transfer_model import Flow, Request, Target
 from gateway.control.transfer_segments import (
     Segment,
@@ -44,16 +45,21 @@ def write_wav(path: str, seconds: float = 0.5) -> None:
         w.writeframes(b"\x01\x00" * int(8000 * seconds))
 
 
-async def test_a_blind_transfer_records_a_second_segment_and_the_record_chains_both(
-    rig: Rig,
-) -> None:
+async def alice_talking_and_bob_free(rig: Rig) -> tuple[CallSession, str]:
+    """A caller talking to alice (her leg's name), bob logged in and free."""
     rig.driver.feed(ev.AddAgent(AgentConfig("bob", queues=())))
     rig.login()
     rig.incoming("+15550100100")
     await rig.settle()
     s, dial = answered_call(rig)
-    alice = str(dial.leg)
     rig.login("bob")
+    return s, str(dial.leg)
+
+
+async def test_a_blind_transfer_records_a_second_segment_and_the_record_chains_both(
+    rig: Rig,
+) -> None:
+    s, alice = await alice_talking_and_bob_free(rig)
     rig.step(3.0)
     await rig.settle()
     first = {r.value: path for r, path in s.recordings.items()}
@@ -248,13 +254,7 @@ def test_retention_deletes_every_segment_with_its_call_folder(tmp_path: Path) ->
 
 
 async def test_a_pci_pause_running_at_the_transfer_goes_on_in_the_new_segment(rig: Rig) -> None:
-    rig.driver.feed(ev.AddAgent(AgentConfig("bob", queues=())))
-    rig.login()
-    rig.incoming("+15550100100")
-    await rig.settle()
-    s, dial = answered_call(rig)
-    alice = str(dial.leg)
-    rig.login("bob")
+    s, alice = await alice_talking_and_bob_free(rig)
     call = rig.board.calls.by_call(s.call_id)
     assert call is not None
     rig.step(2.0)
