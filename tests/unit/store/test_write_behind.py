@@ -209,6 +209,8 @@ async def test_close_without_the_calls_earlier_writes_reads_the_durations(db: Da
     second.put(call_life(call_id)[-1])
     await second.start()
     await second.drained()
+    record = await CdrStore(db).get_call(call_id)
+    assert record is not None and (record.wait_seconds, record.talk_seconds) == (20.0, 60.0)
     await assert_call_complete(db, call_id)
     for writer in (first, second):
         await writer.close(1)
